@@ -1,0 +1,60 @@
+# Two commands for people: `make lab` (set up and open the course) and `make test` (set up and test everything).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+JUPYTER_PORT ?= 8888
+PYTEST := $(BIN)/python -m pytest
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: lab test test-unit test-notebooks test-browser execute bench sync freeze browser-deps clean
+
+# The virtual environment: created if missing, re-synced whenever the pins or the package change.
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+lab: $(BIN)/.installed
+	$(BIN)/jupyter lab --no-browser --port=$(JUPYTER_PORT) --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
+
+test: $(BIN)/.installed browser-deps
+	$(MAKE) --no-print-directory test-unit test-notebooks test-browser
+
+test-unit: $(BIN)/.installed
+	$(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_notebooks.py
+
+# nbval executes every notebook and compares the cells marked NBVAL_CHECK_OUTPUT; then papermill
+# runs each with another SEED and checks that every recorded claim passed.
+test-notebooks: $(BIN)/.installed
+	$(PYTEST) -q --nbval-lax --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg notebooks
+	$(PYTEST) -q tests/test_notebooks.py
+
+test-browser: $(BIN)/.installed browser-deps
+	$(PYTEST) -q tests/browser
+
+# Debian's Chromium for the browser tests (never `playwright install`); installed when missing and root.
+browser-deps:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "The browser tests need Chromium: install Debian's 'chromium' package (sudo apt-get install chromium)."; exit 1; fi; }
+
+execute: $(BIN)/.installed
+	$(BIN)/python tools/execute_notebooks.py
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/run.py
+
+sync: $(BIN)/.installed
+	$(BIN)/python tools/sync_links.py
+
+freeze: $(BIN)/.installed
+	{ sed -n '1,2p' requirements.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
+		| grep -v -E '^(pip|course_lib)==' | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements.txt.tmp
+	mv requirements.txt.tmp requirements.txt
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,47 @@
+"""Model churn: how often two models' predicted labels disagree.
+
+Slide "Churn for classification": Churn(M1, M2) = Pr(M1(x) ≠ M2(x)), estimated on a set of inputs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def _predictions(preds: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(preds, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of predicted labels, got {type(preds).__name__}")
+    if preds.is_floating_point() or preds.is_complex() or preds.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer predicted labels (take .argmax(-1) of logits), got {preds.dtype}")
+    if preds.numel() == 0:
+        raise ValueError(f"{name} is empty: churn needs at least one example")
+    return preds
+
+
+def churn(preds_a: torch.Tensor, preds_b: torch.Tensor) -> float:
+    """Churn(M1, M2) = (1/N) Σ_n 1[a_n ≠ b_n], the fraction of examples whose predicted labels differ."""
+    _predictions(preds_a, "preds_a")
+    _predictions(preds_b, "preds_b")
+    if preds_a.shape != preds_b.shape:
+        raise ValueError(f"preds_a has shape {tuple(preds_a.shape)} but preds_b has shape {tuple(preds_b.shape)}")
+    return (preds_a != preds_b).double().mean().item()
+
+
+def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+    """K × K matrix C with C[i, j] = Churn(M_i, M_j) for K models' predicted labels of shape (K, N).
+
+    Symmetric with a zero diagonal (slide "Do neural models exhibit churn?": 5 ResNets disagree on 15%).
+    """
+    if isinstance(preds, (list, tuple)):
+        if not preds:
+            raise ValueError("preds is empty: pass the predicted labels of at least one model")
+        for i, p in enumerate(preds):
+            _predictions(p, f"preds[{i}]")
+        if len({tuple(p.shape) for p in preds}) > 1:
+            raise ValueError("preds: every model's predictions must have the same shape")
+        preds = torch.stack(list(preds))
+    _predictions(preds, "preds")
+    if preds.dim() != 2:
+        raise ValueError(f"preds must have shape (K models, N examples), got {tuple(preds.shape)}")
+    return (preds[:, None, :] != preds[None, :, :]).double().mean(dim=-1)

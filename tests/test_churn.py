@@ -1,0 +1,46 @@
+"""course_lib.churn: the slide's definition, the pairwise matrix, and bad inputs."""
+import pytest
+import torch
+
+from course_lib.churn import churn, pairwise_churn
+
+
+def test_churn_is_the_fraction_of_disagreements():
+    a = torch.tensor([0, 1, 2, 3, 4])
+    b = torch.tensor([0, 1, 0, 3, 0])
+    assert churn(a, b) == pytest.approx(2 / 5)
+    assert churn(a, a) == 0.0
+
+
+def test_same_accuracy_can_disagree():
+    """The slide's "60% and 60%" picture: equal accuracy, different mistakes."""
+    labels = torch.tensor([0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    a = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    b = torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    assert (a == labels).double().mean() == (b == labels).double().mean() == 0.6
+    assert churn(a, b) == pytest.approx(0.8)
+
+
+def test_pairwise_churn_matrix():
+    preds = torch.randint(0, 3, (4, 50), generator=torch.Generator().manual_seed(0))
+    matrix = pairwise_churn(preds)
+    assert matrix.shape == (4, 4)
+    torch.testing.assert_close(matrix, matrix.T)
+    assert torch.all(matrix.diagonal() == 0)
+    for i in range(4):
+        for j in range(4):
+            assert matrix[i, j].item() == pytest.approx(churn(preds[i], preds[j]))
+    torch.testing.assert_close(pairwise_churn(list(preds)), matrix)
+
+
+@pytest.mark.parametrize("call,argument", [
+    (lambda: churn(torch.tensor([0, 1]), torch.tensor([0, 1, 2])), "preds_a"),
+    (lambda: churn(torch.tensor([0.0, 1.0]), torch.tensor([0, 1])), "preds_a"),
+    (lambda: churn(torch.tensor([0, 1]), torch.tensor([], dtype=torch.long)), "preds_b"),
+    (lambda: pairwise_churn([]), "preds"),
+    (lambda: pairwise_churn(torch.tensor([0, 1, 2])), "preds"),
+    (lambda: pairwise_churn([torch.tensor([0, 1]), torch.tensor([0])]), "preds"),
+])
+def test_bad_inputs(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()

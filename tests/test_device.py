@@ -1,0 +1,79 @@
+"""course_lib.device: device choice, seeding and determinism switches (CPU here; GPU paths need a GPU)."""
+import random
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import device
+
+
+def test_pick_device_on_this_machine_is_a_real_device():
+    chosen = device.pick_device()
+    assert isinstance(chosen, torch.device)
+    assert torch.ones(2, device=chosen).sum().item() == 2.0
+    assert device.pick_device("cpu") == torch.device("cpu")
+
+
+def test_pick_device_order_prefers_cuda_then_xla(monkeypatch):
+    class FakeXla:
+        @staticmethod
+        def device():
+            return "xla:0"
+
+    monkeypatch.setattr(device, "_XLA", FakeXla)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device.pick_device() == "xla:0"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device.pick_device() == torch.device("cuda")
+
+
+def test_import_safe_without_torch_xla(monkeypatch):
+    monkeypatch.setattr(device, "_XLA", None)
+    monkeypatch.setitem(sys.modules, "torch_xla", None)  # makes `import torch_xla` raise ImportError
+    assert "xla" not in device.available_devices()
+    assert device.pick_device().type in ("cpu", "cuda", "mps")
+
+
+def test_pick_device_rejects_unknown_or_absent():
+    with pytest.raises(ValueError, match="prefer"):
+        device.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="prefer"):
+            device.pick_device("cuda")
+
+
+def test_seed_everything_repeats_every_generator():
+    g1 = device.seed_everything(123)
+    first = (random.random(), np.random.rand(), torch.rand(3), torch.rand(2, generator=g1))
+    g2 = device.seed_everything(123)
+    second = (random.random(), np.random.rand(), torch.rand(3), torch.rand(2, generator=g2))
+    assert first[0] == second[0] and first[1] == second[1]
+    assert torch.equal(first[2], second[2]) and torch.equal(first[3], second[3])
+    device.seed_everything(124)
+    assert not torch.equal(torch.rand(3), first[2])
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        device.seed_everything(seed)
+
+
+def test_determinism_switch_round_trips():
+    try:
+        device.set_deterministic(True)
+        assert device.is_deterministic() and torch.backends.cudnn.deterministic
+        device.set_deterministic(False)
+        assert not device.is_deterministic() and not torch.backends.cudnn.deterministic
+    finally:
+        device.set_deterministic(False)
+    with pytest.raises(ValueError, match="enabled"):
+        device.set_deterministic("yes")
+
+
+def test_environment_report_names_versions_and_device():
+    report = device.environment_report()
+    assert report["torch"] == torch.__version__
+    assert report["device"] == str(device.pick_device())

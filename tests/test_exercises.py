@@ -1,0 +1,58 @@
+"""course_lib.exercises: right answers pass, wrong ones get a hint, and no message reveals the answer."""
+import math
+
+import torch
+
+from course_lib.exercises import Case, check_choice, check_function, check_number
+
+CASES = [Case("small", (torch.tensor([1.0, 2.0, 3.0]),)), Case("large", (torch.tensor([1000.0, 1000.0]),))]
+REFERENCE = lambda x: torch.logsumexp(x, -1)  # noqa: E731
+HINT = "subtract the max first"
+
+
+def check(fn):
+    return check_function(fn, REFERENCE, CASES, name="logsumexp", hint=HINT)
+
+
+def test_right_function_passes():
+    result = check(lambda x: x.max() + torch.log(torch.exp(x - x.max()).sum()))
+    assert result and result.status == "correct" and "2 test cases" in repr(result)
+
+
+def test_naive_function_fails_on_the_large_case_without_the_answer():
+    result = check(lambda x: torch.log(torch.exp(x).sum()))
+    assert not result and result.status == "wrong"
+    assert "large" in result.message and HINT in result.message
+    assert "NaN or inf" in result.message
+    assert f"{1000 + math.log(2):.4g}" not in result.message and "1000.69" not in result.message
+
+
+def test_wrong_value_says_how_far_not_what():
+    result = check(lambda x: x.max())
+    assert result.status == "wrong" and "off by" in result.message
+    assert f"{math.log(math.e + math.e**2 + math.e**3):.4g}" not in result.message
+
+
+def test_wrong_shape_and_exceptions_and_todo():
+    assert "shape" in check(lambda x: x).message
+    assert "ZeroDivisionError" in check(lambda x: 1 / 0).message
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert check(stub).status == "todo"
+
+
+def test_check_number():
+    assert check_number(0.0697, 0.06966, name="ce", hint="h")
+    wrong = check_number(0.5, 0.06966, name="ce", hint="h")
+    assert wrong.status == "wrong" and "too large" in wrong.message and "0.0697" not in wrong.message
+    assert check_number(None, 1.0, name="ce", hint="h").status == "todo"
+    assert check_number(float("nan"), 1.0, name="ce", hint="h").status == "wrong"
+    assert check_number("abc", 1.0, name="ce", hint="h").status == "wrong"
+
+
+def test_check_choice():
+    assert check_choice("Parrot", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"])
+    wrong = check_choice("Pigeon", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"])
+    assert wrong.status == "wrong" and "parrot" not in wrong.message.lower().replace("pigeon", "")

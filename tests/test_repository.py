@@ -1,0 +1,59 @@
+"""The repository's promises: links in sync, Colab's stack accepted, Binder pinned like the rest."""
+import re
+import subprocess
+import sys
+import tomllib
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from notebook_files import ROOT
+
+# What Colab ships (late 2026): course_lib's ranges must accept it, so installing there adds nothing.
+COLAB = {"python": "3.13", "torch": "2.11.0", "ipywidgets": "7.7.1", "matplotlib": "3.10.0", "numpy": "2.0.2",
+         "tqdm": "4.67.1"}
+
+
+def pyproject():
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+
+def pins(path):
+    found = {}
+    for line in (ROOT / path).read_text().splitlines():
+        if "==" in line and not line.startswith(("#", "-")):
+            name, version = line.split("==")
+            found[name.lower().replace("_", "-")] = version.split("+")[0]
+    return found
+
+
+def test_links_are_in_sync_with_pyproject():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_links.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dependency_ranges_accept_colab_and_our_pins():
+    project = pyproject()
+    assert Version(COLAB["python"]) in Requirement("python" + project["requires-python"]).specifier
+    ours = pins("requirements.txt")
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        assert Version(COLAB[requirement.name]) in requirement.specifier, spec
+        assert Version(ours[requirement.name]) in requirement.specifier, spec
+
+
+def test_binder_pins_match_requirements():
+    ours, binder = pins("requirements.txt"), pins("binder/requirements.txt")
+    assert binder["torch"] == ours["torch"]
+    for name, version in binder.items():
+        assert ours[name] == version, name
+    assert "python-3." in (ROOT / "binder" / "runtime.txt").read_text()
+    assert "pip install --no-deps ." in (ROOT / "binder" / "postBuild").read_text()
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    assert re.search(r"^\s*make test\b", (ROOT / ".ci" / "run").read_text(), re.M)

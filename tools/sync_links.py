@@ -1,0 +1,77 @@
+"""Copy the repository's address (pyproject.toml, [project.urls] Repository) everywhere it is needed.
+
+It lands in each notebook's first cell (the Colab-only install of course_lib) and in the README's
+badges (Binder, and "Open in Colab" per notebook). `python tools/sync_links.py` rewrites them;
+`--check` only reports, exiting 1 when anything is out of date (tests/test_repository.py runs it).
+"""
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+BADGES = re.compile(r"(<!-- badges:start -->\n).*?(<!-- badges:end -->)", re.S)
+
+
+def repository() -> str:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"].rstrip("/")
+
+
+def colab_cell_source(repo: str) -> str:
+    return (
+        "# Colab only: install course_lib from the course's repository. Colab's own torch, ipywidgets and\n"
+        "# matplotlib stay as they are. Anywhere else this cell does nothing.\n"
+        "import sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        "    import subprocess\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"git+{repo}\"], check=True)"
+    )
+
+
+def badges(repo: str, notebooks: list[Path]) -> str:
+    slug = repo.removeprefix("https://github.com/")
+    binder = f"https://mybinder.org/v2/gh/{slug}/main?urlpath=lab/tree/notebooks/00_start_here.ipynb"
+    lines = [f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder})", ""]
+    lines += ["| notebook | Colab |", "|---|---|"]
+    for nb in notebooks:
+        colab = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{nb.name}"
+        lines.append(f"| [{nb.stem}](notebooks/{nb.name}) | "
+                     f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) |")
+    return "\n".join(lines) + "\n"
+
+
+def sync(check: bool) -> list[str]:
+    repo, stale = repository(), []
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        first = nb.cells[0] if nb.cells else None
+        wanted = colab_cell_source(repo)
+        if first is None or first.cell_type != "code" or first.source != wanted:
+            stale.append(str(path.relative_to(ROOT)))
+            if not check:
+                if first is not None and first.cell_type == "code" and "google.colab" in first.source:
+                    first.source = wanted
+                else:
+                    nb.cells.insert(0, nbformat.v4.new_code_cell(wanted))
+                nbformat.write(nb, path)
+    readme = (ROOT / "README.md").read_text()
+    new_readme = BADGES.sub(lambda m: m.group(1) + badges(repo, notebooks) + m.group(2), readme)
+    if new_readme != readme or "<!-- badges:start -->" not in readme:
+        stale.append("README.md")
+        if not check:
+            (ROOT / "README.md").write_text(new_readme)
+    return stale
+
+
+if __name__ == "__main__":
+    check = "--check" in sys.argv[1:]
+    stale = sync(check)
+    for name in stale:
+        print(f"{'out of date' if check else 'updated'}: {name}")
+    sys.exit(1 if check and stale else 0)
