@@ -18,7 +18,7 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 lab: $(BIN)/.installed
 	$(BIN)/jupyter lab --no-browser --port=$(JUPYTER_PORT) --ServerApp.root_dir="$(CURDIR)" \
-		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
+		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(BIN)/.installed browser-deps
 	$(MAKE) --no-print-directory test-unit test-notebooks test-browser
@@ -29,7 +29,7 @@ test-unit: $(BIN)/.installed
 # nbval executes every notebook and compares the cells marked NBVAL_CHECK_OUTPUT; then papermill
 # runs each with another SEED and checks that every recorded claim passed.
 test-notebooks: $(BIN)/.installed
-	$(PYTEST) -q --nbval-lax --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg notebooks
+	$(PYTEST) -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(PYTEST) -q tests/test_notebooks.py
 
 test-browser: $(BIN)/.installed browser-deps

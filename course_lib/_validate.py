@@ -28,12 +28,14 @@ def finite(x: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} contains NaN or inf")
 
 
-def logits(x: torch.Tensor, name: str = "logits") -> torch.Tensor:
-    """Floating, non-empty, finite scores with the classes on the last dimension."""
+def logits(x: torch.Tensor, name: str = "logits", check_finite: bool = True) -> torch.Tensor:
+    """Floating, non-empty scores with the classes on the last dimension; finite unless the caller checks
+    finiteness on its result instead (where any NaN or ±inf in ``x`` is sure to reach it)."""
     tensor(x, name)
     if x.shape[-1] < 1:
         raise ValueError(f"{name} has no classes on its last dimension (shape {tuple(x.shape)})")
-    finite(x, name)
+    if check_finite:
+        finite(x, name)
     return x
 
 
@@ -57,13 +59,15 @@ def labels(y: torch.Tensor, scores: torch.Tensor, name: str = "labels", scores_n
 def probabilities(p: torch.Tensor, name: str, atol: float | None = None) -> torch.Tensor:
     """A finite, non-negative tensor whose last dimension sums to 1 (within a dtype-aware tolerance)."""
     tensor(p, name)
-    finite(p, name)
-    if bool((p < 0).any()):
+    lowest, highest = torch.aminmax(p.detach())
+    if not (math.isfinite(lowest.item()) and math.isfinite(highest.item())):
+        raise ValueError(f"{name} contains NaN or inf")
+    if lowest.item() < 0:
         raise ValueError(f"{name} has negative entries: probabilities must be >= 0")
     if atol is None:
         atol = 1e-2 if p.dtype in (torch.float16, torch.bfloat16) else 1e-4
-    sums = p.sum(dim=-1, dtype=torch.float64)
-    worst = float((sums - 1).abs().max())
+    sums = p.detach().sum(dim=-1, dtype=torch.float32 if p.dtype != torch.float64 else torch.float64)
+    worst = (sums - 1).abs().max().item()
     if worst > atol:
         raise ValueError(f"{name} must sum to 1 over the last dimension (largest deviation {worst:.3g})")
     return p

@@ -98,13 +98,17 @@ def teacher_weighted_cross_entropy(
     The slide's four-term sum; it equals KL(p^t ‖ p) + H(p^t), so over the student it minimises KL(p^t ‖ p).
     With a one-hot teacher it is the ordinary CE.
     """
-    check.logits(student_logits, "student_logits")
+    check.logits(student_logits, "student_logits", check_finite=False)
     check.probabilities(teacher_probs, "teacher_probs")
     check.same_shape(student_logits, teacher_probs, "student_logits", "teacher_probs")
     check.reduction(reduction)
     dtype = _compute_dtype(student_logits)
     log_p = torch.log_softmax(student_logits.to(dtype), dim=-1)
-    return _reduce(-(teacher_probs.to(dtype) * log_p).sum(dim=-1), reduction)
+    per_example = -(teacher_probs.to(dtype) * log_p).sum(dim=-1)
+    # A NaN or ±inf logit always reaches the result (+inf or NaN poisons log_softmax's row; −inf gives
+    # p_t · (−inf) = −inf or 0 · (−inf) = NaN), so checking the B results replaces a pass over B × L logits.
+    check.finite(per_example, "student_logits")
+    return _reduce(per_example, reduction)
 
 
 def distillation_loss(

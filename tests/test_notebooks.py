@@ -43,7 +43,7 @@ def test_structure(path):
     assert code_cells(nb)[-1].source.strip() == "claims.finish(RESULTS)"
     assert any("widgets.LivePanel" in c.source for c in code_cells(nb)), "every notebook has a widget"
     for cell in code_cells(nb):
-        assert len(cell.source.splitlines()) <= 24, f"a code cell of {len(cell.source.splitlines())} lines"
+        assert len(cell.source.splitlines()) <= 15, f"a code cell of {len(cell.source.splitlines())} lines"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -1,0 +1,41 @@
+"""Each notebook on a fresh kernel: wall time (kernel start included), peak memory of the kernel, and
+the median time of its widget callbacks (the first control of every LivePanel moved through 20 values)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, resource, statistics
+from course_lib import widgets as _w
+_callback = []
+for _panel in _w.PANELS:
+    _control = next(iter(_panel.controls.values()))
+    _start = len(_panel.timings)
+    for _i in range(20):
+        _control.value = _control.min + (_control.max - _control.min) * (_i % 10) / 10
+    _callback += _panel.timings[_start:]
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "callback_ms": 1e3 * statistics.median(_callback) if _callback else None}))
+"""
+
+
+def run_one(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    wall = time.perf_counter() - start
+    import json
+
+    probe = json.loads(nb.cells[-1].outputs[-1]["text"])
+    return {"notebook": path.stem, "wall s": wall, "peak MB": probe["peak_rss_mb"], "callback ms": probe["callback_ms"]}
+
+
+def run() -> list[dict]:
+    return [run_one(p) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]

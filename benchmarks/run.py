@@ -1,0 +1,30 @@
+"""`make bench`: the course's measured performance figures, printed as tables.
+
+- course_lib losses vs PyTorch built-ins, forward + backward (target: ratio <= 1.2);
+- every notebook on a fresh kernel: wall time (target <= 60 s; 00 and 01 <= 20 s), peak kernel memory
+  (target <= 1.5 GB), widget callback median (target <= 100 ms).
+"""
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_losses  # noqa: E402
+import bench_notebooks  # noqa: E402
+
+
+def table(rows: list[dict]) -> str:
+    head = list(rows[0])
+    fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else ("-" if v is None else str(v))  # noqa: E731
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(fmt(r[k]) for k in head) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    print(f"## Losses, forward + backward, B = {bench_losses.B}, L = {bench_losses.L} (median of {bench_losses.REPEATS})\n")
+    print(table(bench_losses.run()), "\n", flush=True)
+    print("## Notebooks on a fresh kernel (quick profile)\n")
+    print(table(bench_notebooks.run()), "\n")
+    print(f"(benchmarks took {time.perf_counter() - start:.0f} s)")
