@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from notebook_files import NOTEBOOKS, ROOT
@@ -143,7 +144,11 @@ def test_notebook_runs_in_jupyterlab_and_its_slider_drives_the_output(lab, brows
         handle.focus()
         for _ in range(3):
             handle.press("ArrowRight")
-        page.wait_for_function(f"() => ({SHOWN})() !== window.__shown_before", timeout=30_000, polling=200)
+        try:
+            page.wait_for_function(f"() => ({SHOWN})() !== window.__shown_before", timeout=30_000, polling=200)
+        except PlaywrightTimeout:
+            page.screenshot(path=str(ARTIFACTS / f"{path.stem}-2-slider-did-nothing.png"))
+            pytest.fail("moving the first slider did not change the figure or text it drives")
         page.wait_for_function(KERNEL_IDLE, timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / f"{path.stem}-2-after-slider.png"))
         assert page.get_by_text("Error displaying widget").count() == 0
