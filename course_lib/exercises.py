@@ -148,3 +148,43 @@ def kl_divergence(fn: Callable) -> Feedback:
     return check_function(fn, lambda a, b: (torch.xlogy(a, a) - torch.xlogy(a, b)).sum(-1), cases,
                           name="my_kl", hint="a one-hot p has zeros, and 0 · log(0 / q) is NaN in floating point "
                                              "but 0 by convention: treat the p = 0 terms separately.")
+
+
+def mixture_loss(fn: Callable) -> Feedback:
+    """Notebook 02: (1 − α) · KL(e_y ‖ p) + α · KL(p_t ‖ p), averaged over the batch, p = softmax(logits)."""
+    g = torch.Generator().manual_seed(3)
+    logits = 3 * torch.randn(6, 5, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 5, (6,), generator=g)
+    teacher = torch.softmax(2 * torch.randn(6, 5, generator=g, dtype=torch.float64), dim=-1)
+    birds = torch.tensor([[5.0, 2.2, -1.1, 0.3]], dtype=torch.float64)
+    bird_teacher = torch.tensor([[0.6, 0.3, 0.02, 0.08]], dtype=torch.float64)
+
+    def reference(s, y, p_t, alpha):
+        log_p = torch.log_softmax(s, -1)
+        hard = -log_p.gather(-1, y[:, None]).squeeze(-1)
+        soft = (torch.xlogy(p_t, p_t) - p_t * log_p).sum(-1)
+        return ((1 - alpha) * hard + alpha * soft).mean()
+
+    cases = [Case("the bird logits, α = 0.5", (birds, torch.tensor([0]), bird_teacher, 0.5)),
+             Case("a random batch, α = 0 (plain CE)", (logits, labels, teacher, 0.0)),
+             Case("a random batch, α = 1 (pure distillation)", (logits, labels, teacher, 1.0)),
+             Case("a random batch, α = 0.3", (logits, labels, teacher, 0.3))]
+    return check_function(fn, reference, cases, name="my_mixture_loss",
+                          hint="KL(e_y ‖ p) is the cross-entropy −log p_y; KL(p_t ‖ p) = Σ p_t (log p_t − log p) "
+                               "with 0 · log 0 = 0; average over the batch at the end.")
+
+
+def similarity_matrix(fn: Callable) -> Feedback:
+    """Notebook 03: the B × B matrix of cosine similarities between the rows of a hidden layer."""
+    g = torch.Generator().manual_seed(4)
+    cases = [Case("three 2-d points", (torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=torch.float64),)),
+             Case("a random batch of 6 × 32 activations", (torch.relu(torch.randn(6, 32, generator=g, dtype=torch.float64)) + 0.1,)),
+             Case("rows of very different lengths", (torch.tensor([[1e-3, 0.0], [1e3, 1e3]], dtype=torch.float64),))]
+
+    def reference(h):
+        unit = h / h.norm(dim=-1, keepdim=True)
+        return unit @ unit.T
+
+    return check_function(fn, reference, cases, name="my_similarity_matrix",
+                          hint="cosine similarity is the dot product of the two rows divided by both their lengths; "
+                               "normalise every row first, then one matrix product gives all pairs.")

@@ -68,10 +68,11 @@ def bars(
     ylabel: str,
     title: str | None = None,
     highlight: int | None = None,
-    fmt: str = "{:.2f}",
+    fmt: str | None = "{:.2f}",
     ylim: tuple[float, float] | None = None,
 ):
-    """Bars of one value per class, as on the slides; ``highlight`` marks the true label. Returns the bars."""
+    """Bars of one value per class, as on the slides; ``highlight`` marks the true label; ``fmt=None``
+    leaves the values unwritten (many narrow bars). Returns the bars."""
     values = [float(v) for v in values]
     if len(values) != len(names):
         raise ValueError(f"values has {len(values)} entries but names has {len(names)}")
@@ -84,18 +85,56 @@ def bars(
         ax.set_title(title)
     if ylim:
         ax.set_ylim(*ylim)
-    for bar, value in zip(drawn, values):
+    for bar, value in zip(drawn, values if fmt else []):
         ax.annotate(fmt.format(value), (bar.get_x() + bar.get_width() / 2, value),
                     xytext=(0, 3 if value >= 0 else -12), textcoords="offset points", ha="center", fontsize=9)
     return drawn
 
 
-def update_bars(drawn, values: Sequence[float], fmt: str = "{:.2f}") -> None:
-    """Move existing bars (and their value labels) to new heights: cheap enough for a widget callback."""
-    texts = [t for t in drawn[0].axes.texts]
-    for bar, value, text in zip(drawn, values, texts):
-        value = float(value)
+def update_bars(drawn, values: Sequence[float], fmt: str | None = "{:.2f}") -> None:
+    """Move existing bars (and their value labels, if any) to new heights: cheap enough for a widget callback."""
+    values = [float(v) for v in values]
+    for bar, value in zip(drawn, values):
         bar.set_height(value)
+    if not fmt:
+        return
+    for bar, value, text in zip(drawn, values, drawn[0].axes.texts):
         text.xy = (bar.get_x() + bar.get_width() / 2, value)
         text.set_text(fmt.format(value))
         text.set_position((0, 3 if value >= 0 else -12))
+
+
+def heatmap(ax, matrix, row_names: Sequence[str], col_names: Sequence[str], *, xlabel: str, ylabel: str,
+            title: str | None = None, fmt: str = "{:.2f}", annotate: bool = True, vmax: float | None = None):
+    """A matrix as a heat map with its values written in (the slides' 4 × 4 dark-knowledge matrix).
+
+    Colours span the matrix's own range unless ``vmax`` caps them (to show small off-diagonal values)."""
+    values = [[float(v) for v in row] for row in matrix]
+    image = ax.imshow(values, cmap="Blues", vmax=vmax)
+    ax.set_xticks(range(len(col_names)), col_names)
+    ax.set_yticks(range(len(row_names)), row_names)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    if annotate:
+        low, high = image.get_clim()
+        for i, row in enumerate(values):
+            for j, v in enumerate(row):
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
+                        color="white" if v > low + 0.6 * (high - low) else "black")
+    return image
+
+
+def seed_points(ax, groups: dict, *, ylabel: str, title: str | None = None, scale: float = 100.0):
+    """One column per group: a dot per seed and a bar at the mean, so the spread over seeds is visible."""
+    for i, (name, values) in enumerate(groups.items()):
+        values = [scale * float(v) for v in values]
+        mean = sum(values) / len(values)
+        ax.bar(i, mean, color=PALETTE[i % len(PALETTE)], alpha=0.35, width=0.6)
+        ax.scatter([i] * len(values), values, color=PALETTE[i % len(PALETTE)], zorder=3, s=18)
+        ax.annotate(f"{mean:.1f}", (i, mean), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=9)
+    ax.set_xticks(range(len(groups)), list(groups))
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)

@@ -75,3 +75,9 @@ class LivePanel:
         png, readout = self.render()
         self._figure_handle = display(Image(data=png, format="png"), display_id=True)
         self._readout_handle = display(HTML(readout), display_id=True)
+
+
+def choice_slider(description: str, options, value):
+    """A slider over a few fixed values (e.g. temperatures 1, 2, 4, 8): only precomputed points can be chosen."""
+    return W.SelectionSlider(options=list(options), value=value, description=description, continuous_update=False,
+                             style={"description_width": "110px"}, layout=W.Layout(width="480px"))

@@ -1,0 +1,77 @@
+"""Data for the course's experiments: scikit-learn's bundled digits (real 8 × 8 images, no download).
+
+Every split is drawn from a seeded ``torch.Generator`` so an experiment repeats exactly for a seed and
+changes with it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+DIGIT_NAMES = [str(d) for d in range(10)]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Standardised inputs and labels: ``x_train`` (N, 64) with ``y_train`` (N,), and the test set likewise."""
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    @property
+    def num_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+def digits(seed: int, test_size: int = 500) -> Split:
+    """The 1,797 digits, shuffled by ``seed`` into train and ``test_size`` test images, scaled to [0, 1]
+    (pixel / 16) and centred by the training mean."""
+    from sklearn.datasets import load_digits  # bundled with scikit-learn: no network
+
+    if not 0 < test_size < 1797:
+        raise ValueError(f"test_size must be in (0, 1797), got {test_size}")
+    raw = load_digits()
+    x = torch.tensor(raw.data, dtype=torch.float32) / 16.0
+    y = torch.tensor(raw.target, dtype=torch.long)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    test, train = order[:test_size], order[test_size:]
+    mean = x[train].mean(0)
+    return Split(x[train] - mean, y[train], x[test] - mean, y[test])
+
+
+def labelled_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
+    """Indices of ``per_class`` examples of every class (class-balanced), drawn with ``seed``.
+
+    The rest of the training set is the *unlabelled* pool of the semi-supervised experiments.
+    """
+    if per_class < 1:
+        raise ValueError(f"per_class must be >= 1, got {per_class}")
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in labels.unique().tolist():
+        members = (labels == c).nonzero().squeeze(1)
+        if len(members) < per_class:
+            raise ValueError(f"per_class={per_class} but class {c} has only {len(members)} examples")
+        chosen.append(members[torch.randperm(len(members), generator=g)[:per_class]])
+    return torch.cat(chosen).sort().values
+
+
+def complement(indices: torch.Tensor, size: int) -> torch.Tensor:
+    """The indices in range(size) that are not in ``indices``."""
+    keep = torch.ones(size, dtype=torch.bool)
+    keep[indices] = False
+    return keep.nonzero().squeeze(1)
+
+
+def flip_labels(labels: torch.Tensor, fraction: float, num_classes: int, seed: int) -> torch.Tensor:
+    """A copy of ``labels`` with ``fraction`` of them replaced by a different, uniformly drawn class."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    g = torch.Generator().manual_seed(seed)
+    noisy = labels.clone()
+    flip = torch.rand(len(labels), generator=g) < fraction
+    shift = torch.randint(1, num_classes, (int(flip.sum()),), generator=g)
+    noisy[flip] = (labels[flip] + shift) % num_classes
+    return noisy
