@@ -1,7 +1,9 @@
 """course_lib: the library behind the course "From ML theory to practice".
 
-Modules are named after what they teach: ``losses`` (softmax CE, margin, KL, distillation),
-``churn`` (model disagreement), ``device`` (devices, seeds, determinism), and the course's
-tools ``claims``, ``exercises``, ``plots`` and ``widgets``.
+Modules are named after what they teach: ``losses`` (softmax CE, margin, KL, distillation losses),
+``distillation`` (teachers, students, matching more structure), ``churn`` (model disagreement),
+``data`` and ``training`` (the digits, the MLP and the course's one training loop) and ``device``
+(devices, seeds, determinism); and the course's tools ``claims``, ``exercises``, ``experiments``,
+``plots`` and ``widgets``.
 """
 __version__ = "0.1.0"

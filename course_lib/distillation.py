@@ -137,3 +137,17 @@ def prior_bias_shift(logits: torch.Tensor, cls: int, share: float) -> float:
     others[..., cls] = float("-inf")
     needed = others.amax(-1) - logits[..., cls]  # per row: the shift at which cls starts to win
     return torch.quantile(needed.double(), share).item()
+
+
+def self_distill(sizes, inputs, labels, generations: int, *, alpha: float, temperature: float, epochs: int,
+                 seed: int) -> list[MLP]:
+    """Born-again generations (Furlanello et al. 2018): generation 0 is trained on the labels, generation k
+    on the labels and generation k − 1's soft predictions (α, T), all of the same architecture ``sizes``.
+    Generation k uses seed + k. Returns the models, generation 0 first."""
+    if generations < 1:
+        raise ValueError(f"generations must be >= 1, got {generations}")
+    models = [fit(sizes, inputs, labels, epochs=epochs, seed=seed)]
+    for k in range(1, generations):
+        models.append(fit(sizes, inputs, labels, predict(models[-1], inputs), alpha=alpha, temperature=temperature,
+                          epochs=epochs, seed=seed + k))
+    return models

@@ -56,3 +56,16 @@ def test_check_choice():
     assert check_choice("Parrot", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"])
     wrong = check_choice("Pigeon", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"])
     assert wrong.status == "wrong" and "parrot" not in wrong.message.lower().replace("pigeon", "")
+
+
+def test_course_exercises_reject_typical_mistakes():
+    from course_lib import exercises
+
+    naive_lse = lambda s: torch.log(torch.exp(s).sum(-1))  # noqa: E731
+    assert exercises.logsumexp(naive_lse).status == "wrong"
+    naive_kl = lambda p, q: (p * torch.log(p / q)).sum(-1)  # noqa: E731  (0 · log 0 is NaN)
+    assert "NaN" in exercises.kl_divergence(naive_kl).message
+    summed = lambda s, y, p_t, a: ((1 - a) * torch.nn.functional.cross_entropy(s, y, reduction="sum"))  # noqa: E731
+    assert exercises.mixture_loss(summed).status == "wrong"
+    unnormalised = lambda h: h @ h.T  # noqa: E731
+    assert exercises.similarity_matrix(unnormalised).status == "wrong"

@@ -63,3 +63,8 @@ def test_bad_inputs():
 
 def test_works_with_this_ipywidgets():
     assert int(W.__version__.split(".")[0]) in (7, 8)
+
+
+def test_choice_slider_offers_only_precomputed_values():
+    control = widgets.choice_slider("T", [1, 2, 4, 8], 4)
+    assert control.value == 4 and list(control.options) == [1, 2, 4, 8]
