@@ -53,7 +53,7 @@ def _time(fn) -> float:
 def run() -> list[dict]:
     rows = []
     for name, (_, ours, builtin) in _cases().items():
-        for _ in range(3):  # warm-up
+        for _ in range(10):  # warm-up
             _time(ours), _time(builtin)
         ratios, ours_t, builtin_t = [], [], []
         for _ in range(REPEATS):

@@ -12,15 +12,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import json, resource, statistics
+def _peak_mb():  # VmHWM: this process's own peak (ru_maxrss would include the parent's, from before exec)
+    try:
+        return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from course_lib import widgets as _w
 _callback = []
 for _panel in _w.PANELS:
     _control = next(iter(_panel.controls.values()))
     _start = len(_panel.timings)
+    _values = (list(_control.options) if hasattr(_control, "options")
+               else [_control.min + k * _control.step for k in range(int((_control.max - _control.min) / _control.step) + 1)])
     for _i in range(20):
-        _control.value = _control.min + (_control.max - _control.min) * (_i % 10) / 10
+        _control.value = _values[(_i * 7 + 1) % len(_values)]
     _callback += _panel.timings[_start:]
-print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"peak_rss_mb": _peak_mb(),
                   "callback_ms": 1e3 * statistics.median(_callback) if _callback else None}))
 """
 
