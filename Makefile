@@ -23,8 +23,15 @@ lab: $(BIN)/.installed
 test: $(BIN)/.installed browser-deps
 	$(MAKE) --no-print-directory test-unit test-notebooks test-browser
 
-test-unit: $(BIN)/.installed
+test-unit: $(BIN)/.installed $(VENV)/ipywidgets7
 	$(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_notebooks.py
+	@echo "The widget base again, on Colab's ipywidgets 7.7.1:"
+	PYTHONPATH=$(VENV)/ipywidgets7 $(BIN)/python -c "import ipywidgets; assert ipywidgets.__version__ == '7.7.1'"
+	PYTHONPATH=$(VENV)/ipywidgets7 $(PYTEST) -q -W ignore::DeprecationWarning tests/test_widgets_and_plots.py
+
+# Colab ships ipywidgets 7.7.1: a copy beside the venv lets the widget tests run against its API too.
+$(VENV)/ipywidgets7: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --no-deps --target $@ ipywidgets==7.7.1 ipython_genutils==0.2.0
 
 # nbval executes every notebook and compares the cells marked NBVAL_CHECK_OUTPUT; then papermill
 # runs each with another SEED and checks that every recorded claim passed.

@@ -62,7 +62,10 @@ def test_bad_inputs():
 
 
 def test_works_with_this_ipywidgets():
+    """Runs twice in `make test`: on the pinned ipywidgets 8 and on Colab's 7.7.1."""
     assert int(W.__version__.split(".")[0]) in (7, 8)
+    box = W.VBox([widgets.slider("x", 0.5, 0.0, 1.0, 0.1), widgets.choice_slider("T", [1, 2], 1)])
+    assert box.model_id  # what LivePanel.show puts in the widget-view bundle
 
 
 def test_choice_slider_offers_only_precomputed_values():
