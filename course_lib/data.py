@@ -75,3 +75,42 @@ def flip_labels(labels: torch.Tensor, fraction: float, num_classes: int, seed: i
     shift = torch.randint(1, num_classes, (int(flip.sum()),), generator=g)
     noisy[flip] = (labels[flip] + shift) % num_classes
     return noisy
+
+
+@dataclass(frozen=True)
+class ExtremeTask:
+    """A generated extreme-classification task: inputs around per-label prototypes, Zipf label frequencies.
+
+    ``label_prior`` is each label's frequency in the generator (rank r has probability ∝ r^-exponent);
+    label 0 is the most frequent.
+    """
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    label_prior: torch.Tensor
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_prior)
+
+
+def extreme_classification(num_labels: int, num_train: int, num_test: int, dim: int = 32, *, exponent: float = 1.0,
+                           noise: float = 0.5, seed: int = 0) -> ExtremeTask:
+    """L labels with Zipf-like frequencies p(rank r) ∝ r^(−exponent); an input is its label's random unit
+    prototype plus Gaussian noise of scale ``noise`` per dimension / √dim. No download; any L up to 10⁶."""
+    if num_labels < 2 or num_train < 1 or num_test < 1 or dim < 1:
+        raise ValueError("num_labels must be >= 2 and num_train, num_test, dim >= 1")
+    if exponent < 0 or noise < 0:
+        raise ValueError(f"exponent and noise must be >= 0, got {exponent} and {noise}")
+    g = torch.Generator().manual_seed(seed)
+    prior = torch.arange(1, num_labels + 1, dtype=torch.float64).pow(-exponent)
+    prior /= prior.sum()
+    prototypes = torch.nn.functional.normalize(torch.randn(num_labels, dim, generator=g), dim=-1)
+
+    def draw(n):
+        y = torch.multinomial(prior, n, replacement=True, generator=g)
+        return prototypes[y] + noise / dim**0.5 * torch.randn(n, dim, generator=g), y
+
+    (x_train, y_train), (x_test, y_test) = draw(num_train), draw(num_test)
+    return ExtremeTask(x_train, y_train, x_test, y_test, prior.float())

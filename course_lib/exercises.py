@@ -188,3 +188,42 @@ def similarity_matrix(fn: Callable) -> Feedback:
     return check_function(fn, reference, cases, name="my_similarity_matrix",
                           hint="cosine similarity is the dot product of the two rows divided by both their lengths; "
                                "normalise every row first, then one matrix product gives all pairs.")
+
+
+def logq_correction(fn: Callable) -> Feedback:
+    """Notebook 04: the in-batch sampled softmax loss with the logQ correction, per example.
+
+    ``fn(scores, labels, log_q)``: scores (B, B) of query i against the batch's positive j, labels (B,),
+    log_q (B,) the log sampling probability of each column's label; same-label columns other than the
+    diagonal are accidental hits and are left out.
+    """
+    from .sampling import sampled_softmax_loss
+
+    g = torch.Generator().manual_seed(5)
+    scores = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 0, 2, 3, 1])
+    prior = torch.tensor([0.5, 0.25, 0.15, 0.1], dtype=torch.float64)
+    distinct = torch.tensor([0, 1, 2, 3])
+
+    def reference(s, y, log_q):
+        return sampled_softmax_loss(s.diagonal(), s, y[:, None] == y[None, :], log_q, log_q, reduction="none")
+
+    cases = [Case("a batch of distinct labels", (scores[:4, :4], distinct, prior.log())),
+             Case("a batch with repeated labels", (scores, labels, prior.log()[labels]))]
+    return check_function(fn, reference, cases, name="my_logq_loss",
+                          hint="subtract log_q[j] from every score in column j (the positive too), drop the "
+                               "columns j ≠ i whose label equals row i's, then take −log softmax at the diagonal.")
+
+
+def hardest_in_pool(fn: Callable) -> Feedback:
+    """Notebook 04: the k highest-scoring labels of a uniform pool, never the row's own positive (any order)."""
+    from .sampling import mined_negatives
+
+    g = torch.Generator().manual_seed(6)
+    pool = torch.randperm(50, generator=g)[:20]
+    scores_pool = torch.randn(5, 20, generator=g)
+    labels = torch.cat([pool[:3], torch.tensor([49, 48])])  # three rows whose positive is in the pool
+    cases = [Case("k = 1", (scores_pool, pool, labels, 1)), Case("k = 4", (scores_pool, pool, labels, 4))]
+    return check_function(lambda *a: fn(*a).sort(-1).values, lambda *a: mined_negatives(*a).sort(-1).values, cases,
+                          name="my_hardest", hint="mask the pool entries equal to the row's positive with −inf, "
+                                                  "then take the top-k scores and map their positions to labels.")

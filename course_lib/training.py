@@ -65,11 +65,14 @@ def train(
     data_seed: int = 0,
     dropout_seed: int = 0,
     extra_params: Sequence[torch.Tensor] = (),
+    optimiser: type[torch.optim.Optimizer] = torch.optim.Adam,
 ) -> list[float]:
     """Train ``model`` with Adam on mini-batches of (inputs, targets); return the mean loss of each epoch.
 
     ``targets`` is a tensor or a dict of tensors indexed like ``inputs`` (labels, teacher logits, …);
-    ``loss_fn(logits, batch_targets)`` sees the matching rows. The model is left in eval mode.
+    ``loss_fn(logits, batch_targets)`` sees the matching rows. ``optimiser`` is Adam unless a model needs
+    another (Adagrad takes the sparse gradients of a large label-embedding table). The model is left in
+    eval mode.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -82,7 +85,7 @@ def train(
     order_g = torch.Generator().manual_seed(data_seed)
     if hasattr(model, "dropout_generator"):
         model.dropout_generator = torch.Generator().manual_seed(dropout_seed)
-    optimiser = torch.optim.Adam(list(model.parameters()) + list(extra_params), lr=lr, weight_decay=weight_decay)
+    optimiser = optimiser(list(model.parameters()) + list(extra_params), lr=lr, weight_decay=weight_decay)
     history = []
     model.train()
     for _ in range(epochs):

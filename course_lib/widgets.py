@@ -81,3 +81,9 @@ def choice_slider(description: str, options, value):
     """A slider over a few fixed values (e.g. temperatures 1, 2, 4, 8): only precomputed points can be chosen."""
     return W.SelectionSlider(options=list(options), value=value, description=description, continuous_update=False,
                              style={"description_width": "110px"}, layout=W.Layout(width="480px"))
+
+
+def dropdown(description: str, options, value):
+    """A drop-down of a few named choices (e.g. sampling strategies)."""
+    return W.Dropdown(options=list(options), value=value, description=description,
+                      style={"description_width": "110px"}, layout=W.Layout(width="480px"))

@@ -71,3 +71,8 @@ def test_works_with_this_ipywidgets():
 def test_choice_slider_offers_only_precomputed_values():
     control = widgets.choice_slider("T", [1, 2, 4, 8], 4)
     assert control.value == 4 and list(control.options) == [1, 2, 4, 8]
+
+
+def test_dropdown():
+    control = widgets.dropdown("strategy", ["uniform", "mined"], "mined")
+    assert control.value == "mined" and list(control.options) == ["uniform", "mined"]
