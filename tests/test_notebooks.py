@@ -57,6 +57,8 @@ def test_committed_outputs_are_one_clean_run(path):
             text = json.dumps(output.get("text", "")) + json.dumps(output.get("data", {}).get("text/plain", ""))
             assert not re.search(r"/tmp/|/root/|/work/|/home/| at 0x[0-9a-f]{6,}", text), text[:200]
             assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {}), "widget views are stripped"
+            if output.output_type == "execute_result":  # no stray return values such as [Text(...), ...]
+                assert not output.data.get("text/plain", "").startswith(("[Text(", "(", "[<matplotlib")), text[:80]
     finish = code_cells(nb)[-1].outputs
     assert finish and "✗" not in json.dumps([o.get("data", {}) for o in finish], ensure_ascii=False)
 
