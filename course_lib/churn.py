@@ -45,3 +45,39 @@ def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor
     if preds.dim() != 2:
         raise ValueError(f"preds must have shape (K models, N examples), got {tuple(preds.shape)}")
     return (preds[:, None, :] != preds[None, :, :]).double().mean(dim=-1)
+
+
+def _triple(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> None:
+    churn(preds_a, preds_b)  # validates the two prediction tensors
+    _predictions(labels, "labels")
+    if labels.shape != preds_a.shape:
+        raise ValueError(f"labels has shape {tuple(labels.shape)} but the predictions have {tuple(preds_a.shape)}")
+
+
+def churn_decomposition(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """Churn split by who is wrong (slide "Churn versus accuracy": churn needs at least one wrong model):
+    churn = only_a_wrong + only_b_wrong + both_wrong (both wrong, with different labels)."""
+    _triple(preds_a, preds_b, labels)
+    a_ok, b_ok, differ = preds_a == labels, preds_b == labels, preds_a != preds_b
+    share = lambda mask: mask.double().mean().item()  # noqa: E731
+    return {"only_a_wrong": share(~a_ok & b_ok), "only_b_wrong": share(a_ok & ~b_ok),
+            "both_wrong": share(~a_ok & ~b_ok & differ), "churn": share(differ)}
+
+
+def churn_bounds(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """(|acc_a − acc_b|, err_a + err_b): churn always lies between the two."""
+    _triple(preds_a, preds_b, labels)
+    acc_a, acc_b = (preds_a == labels).double().mean().item(), (preds_b == labels).double().mean().item()
+    return abs(acc_a - acc_b), (1 - acc_a) + (1 - acc_b)
+
+
+def churn_by_bucket(preds_a: torch.Tensor, preds_b: torch.Tensor, scores: torch.Tensor, buckets: int = 5) -> torch.Tensor:
+    """Churn within each of ``buckets`` equal-size groups of examples sorted by ``scores`` (e.g. a margin),
+    lowest scores first: where churn lives."""
+    churn(preds_a, preds_b)
+    if scores.shape != preds_a.shape or not scores.is_floating_point():
+        raise ValueError(f"scores must be floating point with the predictions' shape {tuple(preds_a.shape)}")
+    if not 1 <= buckets <= len(scores):
+        raise ValueError(f"buckets must be in [1, {len(scores)}], got {buckets}")
+    order = scores.argsort()
+    return torch.stack([(preds_a[g] != preds_b[g]).double().mean() for g in order.tensor_split(buckets)])

@@ -44,3 +44,40 @@ def test_pairwise_churn_matrix():
 def test_bad_inputs(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+def test_decomposition_and_bounds_on_the_slide_example():
+    labels = torch.zeros(10, dtype=torch.long)
+    a = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    b = torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 2])
+    from course_lib.churn import churn_bounds, churn_decomposition
+
+    parts = churn_decomposition(a, b, labels)
+    assert parts["only_a_wrong"] == pytest.approx(0.3) and parts["only_b_wrong"] == pytest.approx(0.4)
+    assert parts["both_wrong"] == pytest.approx(0.1)
+    assert parts["churn"] == pytest.approx(parts["only_a_wrong"] + parts["only_b_wrong"] + parts["both_wrong"])
+    low, high = churn_bounds(a, b, labels)
+    assert low <= parts["churn"] <= high and low == pytest.approx(0.1) and high == pytest.approx(0.9)
+
+
+def test_bounds_hold_for_random_predictions():
+    from course_lib.churn import churn_bounds
+
+    g = torch.Generator().manual_seed(1)
+    for _ in range(50):
+        labels, a, b = torch.randint(0, 4, (3, 40), generator=g)
+        low, high = churn_bounds(a, b, labels)
+        assert low - 1e-12 <= churn(a, b) <= high + 1e-12
+
+
+def test_churn_by_bucket():
+    from course_lib.churn import churn_by_bucket
+
+    a = torch.tensor([0, 1, 0, 0, 0, 0])
+    b = torch.tensor([1, 0, 0, 0, 0, 0])
+    margins = torch.tensor([0.1, 0.2, 5.0, 6.0, 7.0, 8.0])
+    torch.testing.assert_close(churn_by_bucket(a, b, margins, buckets=3), torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64))
+    with pytest.raises(ValueError, match="buckets"):
+        churn_by_bucket(a, b, margins, buckets=0)
+    with pytest.raises(ValueError, match="scores"):
+        churn_by_bucket(a, b, margins[:3])
