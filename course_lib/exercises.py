@@ -227,3 +227,15 @@ def hardest_in_pool(fn: Callable) -> Feedback:
     return check_function(lambda *a: fn(*a).sort(-1).values, lambda *a: mined_negatives(*a).sort(-1).values, cases,
                           name="my_hardest", hint="mask the pool entries equal to the row's positive with −inf, "
                                                   "then take the top-k scores and map their positions to labels.")
+
+
+def churn(fn: Callable) -> Feedback:
+    """Notebook 05: Churn(M1, M2) = the fraction of examples whose predicted labels differ."""
+    g = torch.Generator().manual_seed(7)
+    a, b = torch.randint(0, 10, (2, 200), generator=g)
+    cases = [Case("identical predictions", (a, a.clone())), Case("random predictions", (a, b)),
+             Case("the slide's two 60 % models", (torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]),
+                                                   torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])))]
+    return check_function(fn, lambda p, q: (p != q).double().mean(), cases, name="my_churn",
+                          hint="compare the two tensors element by element, then average the disagreements "
+                               "(as floats: integer division gives 0).")

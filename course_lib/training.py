@@ -180,3 +180,24 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     if logits.shape[:-1] != labels.shape:
         raise ValueError(f"labels has shape {tuple(labels.shape)} but logits has shape {tuple(logits.shape)}")
     return (logits.argmax(-1) == labels).double().mean().item()
+
+
+SOURCES = ("all", "init", "data order", "dropout", "none")
+
+
+def member_seeds(source: str, members: int, seed: int = 0) -> dict[str, list[int]]:
+    """Per-member seeds that switch on one source of randomness alone (slide "Churn from model training").
+
+    "init", "data order" or "dropout": only that seed differs between members; "all": every one differs;
+    "none": every member gets identical seeds (so, on a CPU, identical models). Returns the keyword
+    arguments ``init_seeds``, ``data_seed`` and ``dropout_seed`` for EnsembleMLP and train().
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    if members < 1:
+        raise ValueError(f"members must be >= 1, got {members}")
+    varied = [seed + 1000 * (k + 1) for k in range(members)]
+    fixed = [seed] * members
+    pick = lambda name: varied if source in ("all", name) else fixed  # noqa: E731
+    return {"init_seeds": pick("init"), "data_seed": [s + 1 for s in pick("data order")],
+            "dropout_seed": [s + 2 for s in pick("dropout")]}

@@ -68,3 +68,28 @@ def test_per_member_seeds_are_checked():
         train(EnsembleMLP(SIZES, init_seeds=SEEDS), x, y, losses.softmax_cross_entropy, epochs=1, data_seed=[1, 2])
     with pytest.raises(ValueError, match="init_seeds"):
         EnsembleMLP(SIZES, init_seeds=[])
+
+
+def test_member_seeds_switch_one_source_at_a_time():
+    from course_lib.training import member_seeds
+
+    init_only = member_seeds("init", 3, seed=5)
+    assert len(set(init_only["init_seeds"])) == 3
+    assert len(set(init_only["data_seed"])) == 1 and len(set(init_only["dropout_seed"])) == 1
+    none = member_seeds("none", 3)
+    assert all(len(set(v)) == 1 for v in none.values())
+    assert all(len(set(v)) == 3 for v in member_seeds("all", 3).values())
+    with pytest.raises(ValueError, match="source"):
+        member_seeds("weather", 3)
+
+
+def test_identical_seeds_give_identical_members():
+    from course_lib.training import member_seeds
+
+    x, y = task()
+    seeds = member_seeds("none", 3, seed=1)
+    ensemble = EnsembleMLP(SIZES, seeds["init_seeds"], dropout=0.3)
+    train(ensemble, x, y, losses.softmax_cross_entropy, epochs=2, data_seed=seeds["data_seed"],
+          dropout_seed=seeds["dropout_seed"])
+    out = ensemble(x)
+    assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
