@@ -239,3 +239,24 @@ def churn(fn: Callable) -> Feedback:
     return check_function(fn, lambda p, q: (p != q).double().mean(), cases, name="my_churn",
                           hint="compare the two tensors element by element, then average the disagreements "
                                "(as floats: integer division gives 0).")
+
+
+def pairwise_sum(fn: Callable) -> Feedback:
+    """Notebook 06: sum a float32 vector by pairwise (tree) summation: split in halves, sum each, add."""
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+    values = (rng.standard_normal(1000) * 10.0 ** rng.uniform(-3, 3, 1000)).astype(np.float32)
+
+    def reference(x):
+        x = np.asarray(x, dtype=np.float32)
+        if len(x) <= 2:
+            return np.float32(x.sum(dtype=np.float32)) if len(x) else np.float32(0)
+        half = len(x) // 2
+        return np.float32(reference(x[:half]) + reference(x[half:]))
+
+    cases = [Case("four numbers", (np.array([1e8, 1.0, -1e8, 1.0], dtype=np.float32),)),
+             Case("1,000 numbers of very different sizes", (values,)), Case("one number", (values[:1],))]
+    return check_function(fn, reference, cases, name="my_pairwise_sum", atol=0.0, rtol=0.0,
+                          hint="recursion: below three numbers add them directly (in float32); otherwise sum the "
+                               "first len // 2 and the rest separately, then add the two float32 results.")

@@ -120,13 +120,14 @@ def train(
     dropout_seed: int | Sequence[int] = 0,
     extra_params: Sequence[torch.Tensor] = (),
     optimiser: type[torch.optim.Optimizer] = torch.optim.Adam,
+    on_epoch: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Train ``model`` with Adam on mini-batches of (inputs, targets); return the mean loss of each epoch.
 
     ``targets`` is a tensor or a dict of tensors indexed like ``inputs`` (labels, teacher logits, …);
     ``loss_fn(logits, batch_targets)`` sees the matching rows. ``optimiser`` is Adam unless a model needs
     another (Adagrad takes the sparse gradients of a large label-embedding table). The model is left in
-    eval mode.
+    eval mode. ``on_epoch(epoch)``, if given, is called after each epoch (to record how training evolves).
 
     For an ``EnsembleMLP`` of K members, ``data_seed`` and ``dropout_seed`` may give one seed per member:
     each member draws its own batch order, batches are (K, b) and ``loss_fn`` sees (K, b, C) logits; its
@@ -164,6 +165,8 @@ def train(
             optimiser.step()
             total += loss.item() * batch.shape[-1]
         history.append(total / n)
+        if on_epoch is not None:
+            on_epoch(len(history))
     model.eval()
     return history
 
