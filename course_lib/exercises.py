@@ -260,3 +260,25 @@ def pairwise_sum(fn: Callable) -> Feedback:
     return check_function(fn, reference, cases, name="my_pairwise_sum", atol=0.0, rtol=0.0,
                           hint="recursion: below three numbers add them directly (in float32); otherwise sum the "
                                "first len // 2 and the rest separately, then add the two float32 results.")
+
+
+def bad_churn(fn: Callable) -> Feedback:
+    """Notebook 07: "bad churn", the fraction of examples the old model got right and the new one gets wrong."""
+    g = torch.Generator().manual_seed(9)
+    labels, old, new = torch.randint(0, 3, (3, 300), generator=g)
+    cases = [Case("random predictions", (old, new, labels)), Case("a perfect new model", (old, labels.clone(), labels)),
+             Case("identical models", (old, old.clone(), labels))]
+    return check_function(fn, lambda o, n, y: ((o == y) & (n != y)).double().mean(), cases, name="my_bad_churn",
+                          hint="two boolean conditions per example, combined with &, then the mean as a float.")
+
+
+def update_target(fn: Callable) -> Feedback:
+    """Notebook 07: the model-update target λ · p_old + (1 − λ) · e_y."""
+    from .distillation import mixture_target
+
+    g = torch.Generator().manual_seed(10)
+    p_old = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), -1)
+    labels = torch.randint(0, 4, (5,), generator=g)
+    cases = [Case(f"λ = {lam}", (p_old, labels, lam)) for lam in (0.0, 0.3, 1.0)]
+    return check_function(fn, lambda p, y, lam: mixture_target(y, p, lam), cases, name="my_update_target",
+                          hint="torch.nn.functional.one_hot(labels, num_classes) gives e_y; mix it with p_old.")

@@ -69,3 +69,18 @@ def test_course_exercises_reject_typical_mistakes():
     assert exercises.mixture_loss(summed).status == "wrong"
     unnormalised = lambda h: h @ h.T  # noqa: E731
     assert exercises.similarity_matrix(unnormalised).status == "wrong"
+
+
+def test_churn_unit_exercises_reject_typical_mistakes():
+    import numpy as np
+
+    from course_lib import exercises
+
+    integer_division = lambda a, b: (a != b).sum() // len(a)  # noqa: E731
+    assert exercises.churn(integer_division).status == "wrong"
+    any_churn = lambda old, new, y: (old != new).double().mean()  # noqa: E731  (all churn, not bad churn)
+    assert exercises.bad_churn(any_churn).status == "wrong"
+    swapped = lambda p, y, lam: (1 - lam) * p + lam * torch.nn.functional.one_hot(y, p.shape[-1])  # noqa: E731
+    assert exercises.update_target(swapped).status == "wrong"
+    float64_sum = lambda x: float(np.sum(np.asarray(x, dtype=np.float64)))  # noqa: E731  (exact-ish, not pairwise float32)
+    assert exercises.pairwise_sum(float64_sum).status == "wrong"

@@ -98,7 +98,7 @@ def test_exercise_solutions_pass_their_checks(path):
     checks = [m for c in code_cells(nb) for m in re.findall(r"^exercises\.(\w+)\((\w+)\)$", c.source, re.M)]
     assert len(solutions) == len(checks)
     namespace = {}
-    exec("import torch\n" + "\n".join(solutions), namespace)
+    exec("import math\nimport numpy as np\nimport torch\n" + "\n".join(solutions), namespace)
     for check, function in checks:
         feedback = getattr(exercises, check)(namespace[function])
         assert feedback, f"{check}: {feedback}"
