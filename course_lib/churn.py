@@ -21,11 +21,15 @@ def _predictions(preds: torch.Tensor, name: str) -> torch.Tensor:
 
 def churn(preds_a: torch.Tensor, preds_b: torch.Tensor) -> float:
     """Churn(M1, M2) = (1/N) Σ_n 1[a_n ≠ b_n], the fraction of examples whose predicted labels differ."""
+    _pair(preds_a, preds_b)
+    return (preds_a != preds_b).double().mean().item()
+
+
+def _pair(preds_a: torch.Tensor, preds_b: torch.Tensor) -> None:
     _predictions(preds_a, "preds_a")
     _predictions(preds_b, "preds_b")
     if preds_a.shape != preds_b.shape:
         raise ValueError(f"preds_a has shape {tuple(preds_a.shape)} but preds_b has shape {tuple(preds_b.shape)}")
-    return (preds_a != preds_b).double().mean().item()
 
 
 def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
@@ -48,7 +52,7 @@ def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor
 
 
 def _triple(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> None:
-    churn(preds_a, preds_b)  # validates the two prediction tensors
+    _pair(preds_a, preds_b)
     _predictions(labels, "labels")
     if labels.shape != preds_a.shape:
         raise ValueError(f"labels has shape {tuple(labels.shape)} but the predictions have {tuple(preds_a.shape)}")
@@ -74,7 +78,7 @@ def churn_bounds(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Ten
 def churn_by_bucket(preds_a: torch.Tensor, preds_b: torch.Tensor, scores: torch.Tensor, buckets: int = 5) -> torch.Tensor:
     """Churn within each of ``buckets`` equal-size groups of examples sorted by ``scores`` (e.g. a margin),
     lowest scores first: where churn lives."""
-    churn(preds_a, preds_b)
+    _pair(preds_a, preds_b)
     if scores.shape != preds_a.shape or not scores.is_floating_point():
         raise ValueError(f"scores must be floating point with the predictions' shape {tuple(preds_a.shape)}")
     if not 1 <= buckets <= len(scores):

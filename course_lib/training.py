@@ -204,3 +204,19 @@ def member_seeds(source: str, members: int, seed: int = 0) -> dict[str, list[int
     pick = lambda name: varied if source in ("all", name) else fixed  # noqa: E731
     return {"init_seeds": pick("init"), "data_seed": [s + 1 for s in pick("data order")],
             "dropout_seed": [s + 2 for s in pick("dropout")]}
+
+
+def fit_ensemble(sizes: Sequence[int], init_seeds: Sequence[int], inputs: torch.Tensor, targets: Targets,
+                 loss_fn: Callable[[torch.Tensor, Targets], torch.Tensor], *, epochs: int,
+                 data_seeds: Sequence[int] | None = None, dropout_seeds: Sequence[int] | None = None,
+                 dropout: float = 0.2, batch_size: int = 64, **train_kwargs) -> EnsembleMLP:
+    """An EnsembleMLP with one member per init seed, trained on the course's loop and left in eval mode.
+
+    Data-order and dropout seeds default to init seed + 1 and + 2 per member.
+    """
+    model = EnsembleMLP(sizes, list(init_seeds), dropout=dropout)
+    train(model, inputs, targets, loss_fn, epochs=epochs, batch_size=batch_size,
+          data_seed=list(data_seeds) if data_seeds is not None else [s + 1 for s in init_seeds],
+          dropout_seed=list(dropout_seeds) if dropout_seeds is not None else [s + 2 for s in init_seeds],
+          **train_kwargs)
+    return model

@@ -93,3 +93,15 @@ def test_identical_seeds_give_identical_members():
           dropout_seed=seeds["dropout_seed"])
     out = ensemble(x)
     assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
+
+
+def test_fit_ensemble_is_the_loop_with_default_seeds():
+    from course_lib.training import fit_ensemble
+
+    x, y = task()
+    model = fit_ensemble(SIZES, SEEDS, x, y, losses.softmax_cross_entropy, epochs=2, dropout=0.3, batch_size=32)
+    by_hand = EnsembleMLP(SIZES, SEEDS, dropout=0.3)
+    train(by_hand, x, y, losses.softmax_cross_entropy, epochs=2, batch_size=32,
+          data_seed=[s + 1 for s in SEEDS], dropout_seed=[s + 2 for s in SEEDS])
+    assert not model.training
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), by_hand.parameters()))
