@@ -1,7 +1,8 @@
 """course_lib: the library behind the course "From ML theory to practice".
 
 Modules are named after what they teach: ``losses`` (softmax CE, margin, KL, distillation losses),
-``distillation`` (teachers, students, matching more structure), ``churn`` (model disagreement),
+``distillation`` (teachers, students, matching more structure), ``sampling`` (negatives for
+extreme classification), ``churn`` (model disagreement), ``floating_point`` (one-ulp twins),
 ``data`` and ``training`` (the digits, the MLP and the course's one training loop) and ``device``
 (devices, seeds, determinism); and the course's tools ``claims``, ``exercises``, ``experiments``,
 ``plots`` and ``widgets``.

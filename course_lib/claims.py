@@ -61,7 +61,11 @@ class Claims:
         return all(c.passed for c in self.claims)
 
     def as_dict(self) -> dict:
+        """The table as COURSE.md's JSON, plus the CPU kernel path the numbers were measured on."""
+        import torch
+
         return {"notebook": self.notebook, "seed": self.seed, "profile": self.profile,
+                "cpu": torch.backends.cpu.get_cpu_capability(),
                 "claims": [asdict(c) for c in self.claims]}
 
     def _repr_html_(self) -> str:

@@ -119,6 +119,7 @@ def environment_report() -> dict[str, str]:
         "device": str(device),
         "devices found": ", ".join(available_devices()),
         "CPU threads (torch)": str(torch.get_num_threads()),
+        "CPU kernels (torch)": torch.backends.cpu.get_cpu_capability(),  # AVX512, AVX2, …
         "running in": "Colab" if _in_colab() else "Jupyter / other",
     }
     if device.type == "cuda":

@@ -77,3 +77,4 @@ def test_environment_report_names_versions_and_device():
     report = device.environment_report()
     assert report["torch"] == torch.__version__
     assert report["device"] == str(device.pick_device())
+    assert report["CPU kernels (torch)"] == torch.backends.cpu.get_cpu_capability() != ""
