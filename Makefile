@@ -7,7 +7,7 @@ JUPYTER_PORT ?= 8888
 PYTEST := $(BIN)/python -m pytest
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test test-unit test-notebooks test-browser execute bench sync freeze browser-deps clean
+.PHONY: lab test lint test-unit test-notebooks test-browser execute bench sync freeze browser-deps clean
 
 # The virtual environment: created if missing, re-synced whenever the pins or the package change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -21,7 +21,12 @@ lab: $(BIN)/.installed
 		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(BIN)/.installed browser-deps
-	$(MAKE) --no-print-directory test-unit test-notebooks test-browser
+	$(MAKE) --no-print-directory lint test-unit test-notebooks test-browser
+
+# ruff at 88 columns (pyproject.toml): the code must fit a projector and a book page.
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-unit: $(BIN)/.installed $(VENV)/ipywidgets7
 	$(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_notebooks.py

@@ -1,8 +1,10 @@
-"""course_lib's losses vs PyTorch's built-ins: forward + backward time at B = 4096, L = 1000, as ratios.
+"""course_lib's losses vs PyTorch's built-ins: forward + backward time at B = 4096, L =
+1000, as ratios.
 
-The two sides are timed alternately in one run (this machine is shared and noisy) and each ratio is
-the median of the paired ratios.
+The two sides are timed alternately in one run (this machine is shared and noisy) and
+each ratio is the median of the paired ratios.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -28,19 +30,35 @@ def _cases():
     T = 4.0
 
     def builtin_distillation():
-        soft = F.kl_div(F.log_softmax(logits / T, -1), F.log_softmax(teacher_logits / T, -1),
-                        reduction="batchmean", log_target=True)
+        soft = F.kl_div(
+            F.log_softmax(logits / T, -1),
+            F.log_softmax(teacher_logits / T, -1),
+            reduction="batchmean",
+            log_target=True,
+        )
         return 0.5 * F.cross_entropy(logits, labels) + 0.5 * T * T * soft
 
     return {
-        "softmax_cross_entropy": (logits, lambda: losses.softmax_cross_entropy(logits, labels),
-                                  lambda: F.cross_entropy(logits, labels)),
-        "teacher_weighted_cross_entropy": (logits, lambda: losses.teacher_weighted_cross_entropy(logits, teacher_probs),
-                                           lambda: F.cross_entropy(logits, teacher_probs)),
-        "kl_divergence": (q_param, lambda: losses.kl_divergence(teacher_probs, q_param),
-                          lambda: F.kl_div(q_param.log(), teacher_probs, reduction="batchmean")),
-        "distillation_loss": (logits, lambda: losses.distillation_loss(logits, labels, teacher_logits, 0.5, T),
-                              builtin_distillation),
+        "softmax_cross_entropy": (
+            logits,
+            lambda: losses.softmax_cross_entropy(logits, labels),
+            lambda: F.cross_entropy(logits, labels),
+        ),
+        "teacher_weighted_cross_entropy": (
+            logits,
+            lambda: losses.teacher_weighted_cross_entropy(logits, teacher_probs),
+            lambda: F.cross_entropy(logits, teacher_probs),
+        ),
+        "kl_divergence": (
+            q_param,
+            lambda: losses.kl_divergence(teacher_probs, q_param),
+            lambda: F.kl_div(q_param.log(), teacher_probs, reduction="batchmean"),
+        ),
+        "distillation_loss": (
+            logits,
+            lambda: losses.distillation_loss(logits, labels, teacher_logits, 0.5, T),
+            builtin_distillation,
+        ),
     }
 
 
@@ -59,6 +77,12 @@ def run() -> list[dict]:
         for _ in range(REPEATS):
             a, b = _time(ours), _time(builtin)
             ours_t.append(a), builtin_t.append(b), ratios.append(a / b)
-        rows.append({"loss": name, "course_lib ms": 1e3 * statistics.median(ours_t),
-                     "built-in ms": 1e3 * statistics.median(builtin_t), "ratio": statistics.median(ratios)})
+        rows.append(
+            {
+                "loss": name,
+                "course_lib ms": 1e3 * statistics.median(ours_t),
+                "built-in ms": 1e3 * statistics.median(builtin_t),
+                "ratio": statistics.median(ratios),
+            }
+        )
     return rows

@@ -1,10 +1,11 @@
 """course_lib: the library behind the course "From ML theory to practice".
 
-Modules are named after what they teach: ``losses`` (softmax CE, margin, KL, distillation losses),
-``distillation`` (teachers, students, matching more structure), ``sampling`` (negatives for
-extreme classification), ``churn`` (model disagreement), ``floating_point`` (one-ulp twins),
-``data`` and ``training`` (the digits, the MLP and the course's one training loop) and ``device``
-(devices, seeds, determinism); and the course's tools ``claims``, ``exercises``, ``experiments``,
-``plots`` and ``widgets``.
+Modules are named after what they teach: ``losses`` (softmax CE, margin, KL,
+distillation losses), ``distillation`` (teachers, students, matching more structure),
+``sampling`` (negatives for extreme classification), ``churn`` (model disagreement),
+``floating_point`` (one-ulp twins), ``data`` and ``training`` (the digits, the MLP and
+the course's one training loop) and ``device`` (devices, seeds, determinism); and the
+course's tools ``claims``, ``exercises``, ``experiments``, ``plots`` and ``widgets``.
 """
+
 __version__ = "0.1.0"

@@ -1,4 +1,7 @@
-"""Input checks shared by the course's modules: every bad input becomes a ValueError naming the argument."""
+"""Input checks shared by the course's modules: every bad input becomes a ValueError
+naming the argument.
+"""
+
 from __future__ import annotations
 
 import math
@@ -8,56 +11,87 @@ import torch
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def tensor(x: torch.Tensor, name: str, *, floating: bool = True, min_dim: int = 1) -> torch.Tensor:
-    """Check that `x` is a non-empty tensor (floating point when `floating`) with at least `min_dim` dims."""
+def tensor(
+    x: torch.Tensor, name: str, *, floating: bool = True, min_dim: int = 1
+) -> torch.Tensor:
+    """Check that `x` is a non-empty tensor (floating point when `floating`) with at
+    least `min_dim` dims.
+    """
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if floating and not x.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.dim() < min_dim:
-        raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have at least {min_dim} dimension(s), got shape "
+            f"{tuple(x.shape)}"
+        )
     if x.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): an empty batch has no loss")
+        raise ValueError(
+            f"{name} is empty (shape {tuple(x.shape)}): an empty batch has no loss"
+        )
     return x
 
 
 def finite(x: torch.Tensor, name: str) -> None:
-    """Raise when `x` holds NaN or ±inf: one pass (min and max propagate NaN and reach ±inf), no copy."""
+    """Raise when `x` holds NaN or ±inf: one pass (min and max propagate NaN and reach
+    ±inf), no copy.
+    """
     lowest, highest = torch.aminmax(x.detach())
     if not (math.isfinite(lowest.item()) and math.isfinite(highest.item())):
         raise ValueError(f"{name} contains NaN or inf")
 
 
-def logits(x: torch.Tensor, name: str = "logits", check_finite: bool = True) -> torch.Tensor:
-    """Floating, non-empty scores with the classes on the last dimension; finite unless the caller checks
-    finiteness on its result instead (where any NaN or ±inf in ``x`` is sure to reach it)."""
+def logits(
+    x: torch.Tensor, name: str = "logits", check_finite: bool = True
+) -> torch.Tensor:
+    """Floating, non-empty scores with the classes on the last dimension; finite unless
+    the caller checks finiteness on its result instead (where any NaN or ±inf in ``x``
+    is sure to reach it).
+    """
     tensor(x, name)
     if x.shape[-1] < 1:
-        raise ValueError(f"{name} has no classes on its last dimension (shape {tuple(x.shape)})")
+        raise ValueError(
+            f"{name} has no classes on its last dimension (shape {tuple(x.shape)})"
+        )
     if check_finite:
         finite(x, name)
     return x
 
 
-def labels(y: torch.Tensor, scores: torch.Tensor, name: str = "labels", scores_name: str = "logits") -> torch.Tensor:
+def labels(
+    y: torch.Tensor,
+    scores: torch.Tensor,
+    name: str = "labels",
+    scores_name: str = "logits",
+) -> torch.Tensor:
     """Integer class indices of shape scores.shape[:-1], each in [0, L)."""
     if not isinstance(y, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of class indices, got {type(y).__name__}")
+        raise ValueError(
+            f"{name} must be a torch.Tensor of class indices, got {type(y).__name__}"
+        )
     if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}")
     if y.shape != scores.shape[:-1]:
         raise ValueError(
-            f"{name} has shape {tuple(y.shape)} but {scores_name} has shape {tuple(scores.shape)}: "
+            f"{name} has shape {tuple(y.shape)} but {scores_name} has shape "
+            f"{tuple(scores.shape)}: "
             f"expected {name} of shape {tuple(scores.shape[:-1])}"
         )
     num_classes = scores.shape[-1]
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(f"{name} out of range: every label must be in [0, {num_classes - 1}]")
+        raise ValueError(
+            f"{name} out of range: every label must be in [0, {num_classes - 1}]"
+        )
     return y
 
 
-def probabilities(p: torch.Tensor, name: str, atol: float | None = None) -> torch.Tensor:
-    """A finite, non-negative tensor whose last dimension sums to 1 (within a dtype-aware tolerance)."""
+def probabilities(
+    p: torch.Tensor, name: str, atol: float | None = None
+) -> torch.Tensor:
+    """A finite, non-negative tensor whose last dimension sums to 1 (within a
+    dtype-aware tolerance).
+    """
     tensor(p, name)
     lowest, highest = torch.aminmax(p.detach())
     if not (math.isfinite(lowest.item()) and math.isfinite(highest.item())):
@@ -66,16 +100,24 @@ def probabilities(p: torch.Tensor, name: str, atol: float | None = None) -> torc
         raise ValueError(f"{name} has negative entries: probabilities must be >= 0")
     if atol is None:
         atol = 1e-2 if p.dtype in (torch.float16, torch.bfloat16) else 1e-4
-    sums = p.detach().sum(dim=-1, dtype=torch.float32 if p.dtype != torch.float64 else torch.float64)
+    sums = p.detach().sum(
+        dim=-1, dtype=torch.float32 if p.dtype != torch.float64 else torch.float64
+    )
     worst = (sums - 1).abs().max().item()
     if worst > atol:
-        raise ValueError(f"{name} must sum to 1 over the last dimension (largest deviation {worst:.3g})")
+        raise ValueError(
+            f"{name} must sum to 1 over the last dimension (largest deviation "
+            f"{worst:.3g})"
+        )
     return p
 
 
 def same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
-        raise ValueError(f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape {tuple(b.shape)}: they must match")
+        raise ValueError(
+            f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape "
+            f"{tuple(b.shape)}: they must match"
+        )
 
 
 def reduction(value: str) -> str:
@@ -101,7 +143,10 @@ def positive(x: float, name: str) -> float:
 def _number(x: float, name: str) -> float:
     if isinstance(x, torch.Tensor):
         if x.numel() != 1:
-            raise ValueError(f"{name} must be a single number, got a tensor of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must be a single number, got a tensor of shape "
+                f"{tuple(x.shape)}"
+            )
         x = x.item()
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise ValueError(f"{name} must be a number, got {type(x).__name__}")

@@ -1,7 +1,9 @@
 """Model churn: how often two models' predicted labels disagree.
 
-Slide "Churn for classification": Churn(M1, M2) = Pr(M1(x) ≠ M2(x)), estimated on a set of inputs.
+Slide "Churn for classification": Churn(M1, M2) = Pr(M1(x) ≠ M2(x)), estimated on a set
+of inputs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,16 +13,24 @@ import torch
 
 def _predictions(preds: torch.Tensor, name: str) -> torch.Tensor:
     if not isinstance(preds, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of predicted labels, got {type(preds).__name__}")
+        raise ValueError(
+            f"{name} must be a torch.Tensor of predicted labels, got "
+            f"{type(preds).__name__}"
+        )
     if preds.is_floating_point() or preds.is_complex() or preds.dtype == torch.bool:
-        raise ValueError(f"{name} must hold integer predicted labels (take .argmax(-1) of logits), got {preds.dtype}")
+        raise ValueError(
+            f"{name} must hold integer predicted labels (take .argmax(-1) of logits), "
+            f"got {preds.dtype}"
+        )
     if preds.numel() == 0:
         raise ValueError(f"{name} is empty: churn needs at least one example")
     return preds
 
 
 def churn(preds_a: torch.Tensor, preds_b: torch.Tensor) -> float:
-    """Churn(M1, M2) = (1/N) Σ_n 1[a_n ≠ b_n], the fraction of examples whose predicted labels differ."""
+    """Churn(M1, M2) = (1/N) Σ_n 1[a_n ≠ b_n], the fraction of examples whose predicted
+    labels differ.
+    """
     _pair(preds_a, preds_b)
     return (preds_a != preds_b).double().mean().item()
 
@@ -29,25 +39,36 @@ def _pair(preds_a: torch.Tensor, preds_b: torch.Tensor) -> None:
     _predictions(preds_a, "preds_a")
     _predictions(preds_b, "preds_b")
     if preds_a.shape != preds_b.shape:
-        raise ValueError(f"preds_a has shape {tuple(preds_a.shape)} but preds_b has shape {tuple(preds_b.shape)}")
+        raise ValueError(
+            f"preds_a has shape {tuple(preds_a.shape)} but preds_b has shape "
+            f"{tuple(preds_b.shape)}"
+        )
 
 
 def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
-    """K × K matrix C with C[i, j] = Churn(M_i, M_j) for K models' predicted labels of shape (K, N).
+    """K × K matrix C with C[i, j] = Churn(M_i, M_j) for K models' predicted labels of
+    shape (K, N).
 
-    Symmetric with a zero diagonal (slide "Do neural models exhibit churn?": 5 ResNets disagree on 15%).
+    Symmetric with a zero diagonal (slide "Do neural models exhibit churn?": 5 ResNets
+    disagree on 15%).
     """
     if isinstance(preds, (list, tuple)):
         if not preds:
-            raise ValueError("preds is empty: pass the predicted labels of at least one model")
+            raise ValueError(
+                "preds is empty: pass the predicted labels of at least one model"
+            )
         for i, p in enumerate(preds):
             _predictions(p, f"preds[{i}]")
         if len({tuple(p.shape) for p in preds}) > 1:
-            raise ValueError("preds: every model's predictions must have the same shape")
+            raise ValueError(
+                "preds: every model's predictions must have the same shape"
+            )
         preds = torch.stack(list(preds))
     _predictions(preds, "preds")
     if preds.dim() != 2:
-        raise ValueError(f"preds must have shape (K models, N examples), got {tuple(preds.shape)}")
+        raise ValueError(
+            f"preds must have shape (K models, N examples), got {tuple(preds.shape)}"
+        )
     return (preds[:, None, :] != preds[None, :, :]).double().mean(dim=-1)
 
 
@@ -55,33 +76,60 @@ def _triple(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) 
     _pair(preds_a, preds_b)
     _predictions(labels, "labels")
     if labels.shape != preds_a.shape:
-        raise ValueError(f"labels has shape {tuple(labels.shape)} but the predictions have {tuple(preds_a.shape)}")
+        raise ValueError(
+            f"labels has shape {tuple(labels.shape)} but the predictions have "
+            f"{tuple(preds_a.shape)}"
+        )
 
 
-def churn_decomposition(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """Churn split by who is wrong (slide "Churn versus accuracy": churn needs at least one wrong model):
-    churn = only_a_wrong + only_b_wrong + both_wrong (both wrong, with different labels)."""
+def churn_decomposition(
+    preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor
+) -> dict[str, float]:
+    """Churn split by who is wrong (slide "Churn versus accuracy": churn needs at least
+    one wrong model): churn = only_a_wrong + only_b_wrong + both_wrong (both wrong, with
+    different labels).
+    """
     _triple(preds_a, preds_b, labels)
     a_ok, b_ok, differ = preds_a == labels, preds_b == labels, preds_a != preds_b
     share = lambda mask: mask.double().mean().item()  # noqa: E731
-    return {"only_a_wrong": share(~a_ok & b_ok), "only_b_wrong": share(a_ok & ~b_ok),
-            "both_wrong": share(~a_ok & ~b_ok & differ), "churn": share(differ)}
+    return {
+        "only_a_wrong": share(~a_ok & b_ok),
+        "only_b_wrong": share(a_ok & ~b_ok),
+        "both_wrong": share(~a_ok & ~b_ok & differ),
+        "churn": share(differ),
+    }
 
 
-def churn_bounds(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+def churn_bounds(
+    preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor
+) -> tuple[float, float]:
     """(|acc_a − acc_b|, err_a + err_b): churn always lies between the two."""
     _triple(preds_a, preds_b, labels)
-    acc_a, acc_b = (preds_a == labels).double().mean().item(), (preds_b == labels).double().mean().item()
+    acc_a, acc_b = (
+        (preds_a == labels).double().mean().item(),
+        (preds_b == labels).double().mean().item(),
+    )
     return abs(acc_a - acc_b), (1 - acc_a) + (1 - acc_b)
 
 
-def churn_by_bucket(preds_a: torch.Tensor, preds_b: torch.Tensor, scores: torch.Tensor, buckets: int = 5) -> torch.Tensor:
-    """Churn within each of ``buckets`` equal-size groups of examples sorted by ``scores`` (e.g. a margin),
-    lowest scores first: where churn lives."""
+def churn_by_bucket(
+    preds_a: torch.Tensor, preds_b: torch.Tensor, scores: torch.Tensor, buckets: int = 5
+) -> torch.Tensor:
+    """Churn within each of ``buckets`` equal-size groups of examples sorted by
+    ``scores`` (e.g. a margin), lowest scores first: where churn lives.
+    """
     _pair(preds_a, preds_b)
     if scores.shape != preds_a.shape or not scores.is_floating_point():
-        raise ValueError(f"scores must be floating point with the predictions' shape {tuple(preds_a.shape)}")
+        raise ValueError(
+            "scores must be floating point with the predictions' shape "
+            f"{tuple(preds_a.shape)}"
+        )
     if not 1 <= buckets <= len(scores):
         raise ValueError(f"buckets must be in [1, {len(scores)}], got {buckets}")
     order = scores.argsort()
-    return torch.stack([(preds_a[g] != preds_b[g]).double().mean() for g in order.tensor_split(buckets)])
+    return torch.stack(
+        [
+            (preds_a[g] != preds_b[g]).double().mean()
+            for g in order.tensor_split(buckets)
+        ]
+    )

@@ -1,9 +1,12 @@
-"""Claims tables: each notebook ends with the lecture's claims, the number it measured, and the bar it had to clear.
+"""Claims tables: each notebook ends with the lecture's claims, the number it measured,
+and the bar it had to clear.
 
-A claim is one sentence from the lecture (or a cited paper) plus a measured number and a bar such as
-"<= 1e-09" or ">= 5". ``Claims.finish`` shows the table, writes it as JSON when ``RESULTS`` is a path,
-and raises ``ClaimFailed`` if any claim missed its bar, so a notebook whose claims fail fails its tests.
+A claim is one sentence from the lecture (or a cited paper) plus a measured number and a
+bar such as "<= 1e-09" or ">= 5". ``Claims.finish`` shows the table, writes it as JSON
+when ``RESULTS`` is a path, and raises ``ClaimFailed`` if any claim missed its bar, so a
+notebook whose claims fail fails its tests.
 """
+
 from __future__ import annotations
 
 import html
@@ -13,7 +16,12 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 
-_OPS = {">=": lambda m, b: m >= b, "<=": lambda m, b: m <= b, ">": lambda m, b: m > b, "<": lambda m, b: m < b}
+_OPS = {
+    ">=": lambda m, b: m >= b,
+    "<=": lambda m, b: m <= b,
+    ">": lambda m, b: m > b,
+    "<": lambda m, b: m < b,
+}
 
 
 PROFILES = ("quick", "full")
@@ -31,22 +39,32 @@ class Claim:
     passed: bool
 
     def __repr__(self) -> str:
-        return f"{'✓' if self.passed else '✗'} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
+        mark = "✓" if self.passed else "✗"
+        return f"{mark} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
 
 
 class Claims:
-    """Collects a notebook's claims. ``record`` one per measured sentence; ``finish(RESULTS)`` in the last cell."""
+    """Collects a notebook's claims. ``record`` one per measured sentence;
+    ``finish(RESULTS)`` in the last cell.
+    """
 
     def __init__(self, notebook: str, seed: int, profile: str):
         if not notebook:
-            raise ValueError("notebook must be the notebook's name, e.g. '01_softmax_margin_kl'")
+            raise ValueError(
+                "notebook must be the notebook's name, e.g. '01_softmax_margin_kl'"
+            )
         if profile not in PROFILES:
-            raise ValueError(f"profile must be one of {PROFILES} (the PROFILE parameter), got {profile!r}")
+            raise ValueError(
+                f"profile must be one of {PROFILES} (the PROFILE parameter), got "
+                f"{profile!r}"
+            )
         self.notebook, self.seed, self.profile = notebook, seed, profile
         self.claims: list[Claim] = []
 
     def record(self, claim: str, measured: float, bar: str) -> Claim:
-        """Record that ``claim`` was measured as ``measured`` against ``bar`` ("<op> <number>", op in >=, <=, >, <)."""
+        """Record that ``claim`` was measured as ``measured`` against ``bar`` ("<op>
+        <number>", op in >=, <=, >, <).
+        """
         if not isinstance(claim, str) or not claim.strip():
             raise ValueError("claim must be a non-empty sentence")
         measured = _as_float(measured)
@@ -61,31 +79,45 @@ class Claims:
         return all(c.passed for c in self.claims)
 
     def as_dict(self) -> dict:
-        """The table as COURSE.md's JSON, plus the CPU kernel path the numbers were measured on."""
+        """The table as COURSE.md's JSON, plus the CPU kernel path the numbers were
+        measured on.
+        """
         import torch
 
-        return {"notebook": self.notebook, "seed": self.seed, "profile": self.profile,
-                "cpu": torch.backends.cpu.get_cpu_capability(),
-                "claims": [asdict(c) for c in self.claims]}
+        return {
+            "notebook": self.notebook,
+            "seed": self.seed,
+            "profile": self.profile,
+            "cpu": torch.backends.cpu.get_cpu_capability(),
+            "claims": [asdict(c) for c in self.claims],
+        }
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td style='text-align:left'>{html.escape(c.claim)}</td><td>{c.measured:.4g}</td>"
-            f"<td>{html.escape(c.bar)}</td><td>{'✓' if c.passed else '✗ FAILED'}</td></tr>"
+            f"<tr><td style='text-align:left'>{html.escape(c.claim)}</td>"
+            f"<td>{c.measured:.4g}</td><td>{html.escape(c.bar)}</td>"
+            f"<td>{'✓' if c.passed else '✗ FAILED'}</td></tr>"
             for c in self.claims
         )
-        return ("<table><thead><tr><th style='text-align:left'>claim</th><th>measured</th><th>bar</th>"
-                f"<th>passed</th></tr></thead><tbody>{rows}</tbody></table>")
+        return (
+            "<table><thead><tr><th "
+            "style='text-align:left'>claim</th><th>measured</th><th>bar</th>"
+            f"<th>passed</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
 
     def __repr__(self) -> str:
-        lines = [f"Claims of {self.notebook} (seed {self.seed}, profile {self.profile!r}):"]
+        lines = [
+            f"Claims of {self.notebook} (seed {self.seed}, profile {self.profile!r}):"
+        ]
         lines += [f"  {c!r}" for c in self.claims]
         return "\n".join(lines)
 
     def finish(self, results: str | os.PathLike | None = None) -> "Claims":
-        """Write the JSON to ``results`` (atomically) when it is set, then raise if any claim failed.
+        """Write the JSON to ``results`` (atomically) when it is set, then raise if any
+        claim failed.
 
-        Returns self, so a notebook's last line ``claims.finish(RESULTS)`` also shows the table.
+        Returns self, so a notebook's last line ``claims.finish(RESULTS)`` also shows
+        the table.
         """
         if not self.claims:
             raise ClaimFailed(f"{self.notebook}: no claims were recorded")
@@ -93,8 +125,12 @@ class Claims:
             _write_json_atomically(os.fspath(results), self.as_dict())
         failed = [c for c in self.claims if not c.passed]
         if failed:
-            listing = "; ".join(f"{c.claim!r} measured {c.measured:.4g}, bar {c.bar}" for c in failed)
-            raise ClaimFailed(f"{len(failed)} claim(s) of {self.notebook} failed: {listing}")
+            listing = "; ".join(
+                f"{c.claim!r} measured {c.measured:.4g}, bar {c.bar}" for c in failed
+            )
+            raise ClaimFailed(
+                f"{len(failed)} claim(s) of {self.notebook} failed: {listing}"
+            )
         return self
 
 
@@ -108,11 +144,15 @@ def _as_float(x) -> float:
 def _parse_bar(bar: str) -> tuple[str, float]:
     parts = bar.split() if isinstance(bar, str) else []
     if len(parts) != 2 or parts[0] not in _OPS:
-        raise ValueError(f"bar must look like '>= 5' or '<= 1e-9' (op in {list(_OPS)}), got {bar!r}")
+        raise ValueError(
+            f"bar must look like '>= 5' or '<= 1e-9' (op in {list(_OPS)}), got {bar!r}"
+        )
     try:
         threshold = float(parts[1])
     except ValueError:
-        raise ValueError(f"bar's threshold must be a number, got {parts[1]!r}") from None
+        raise ValueError(
+            f"bar's threshold must be a number, got {parts[1]!r}"
+        ) from None
     return parts[0], threshold
 
 

@@ -1,8 +1,10 @@
-"""Data for the course's experiments: scikit-learn's bundled digits (real 8 × 8 images, no download).
+"""Data for the course's experiments: scikit-learn's bundled digits (real 8 × 8 images,
+no download).
 
-Every split is drawn from a seeded ``torch.Generator`` so an experiment repeats exactly for a seed and
-changes with it.
+Every split is drawn from a seeded ``torch.Generator`` so an experiment repeats exactly
+for a seed and changes with it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +16,10 @@ DIGIT_NAMES = [str(d) for d in range(10)]
 
 @dataclass(frozen=True)
 class Split:
-    """Standardised inputs and labels: ``x_train`` (N, 64) with ``y_train`` (N,), and the test set likewise."""
+    """Standardised inputs and labels: ``x_train`` (N, 64) with ``y_train`` (N,), and
+    the test set likewise.
+    """
+
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
@@ -26,8 +31,9 @@ class Split:
 
 
 def digits(seed: int, test_size: int = 500) -> Split:
-    """The 1,797 digits, shuffled by ``seed`` into train and ``test_size`` test images, scaled to [0, 1]
-    (pixel / 16) and centred by the training mean."""
+    """The 1,797 digits, shuffled by ``seed`` into train and ``test_size`` test images,
+    scaled to [0, 1] (pixel / 16) and centred by the training mean.
+    """
     from sklearn.datasets import load_digits  # bundled with scikit-learn: no network
 
     if not 0 < test_size < 1797:
@@ -42,9 +48,11 @@ def digits(seed: int, test_size: int = 500) -> Split:
 
 
 def labelled_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """Indices of ``per_class`` examples of every class (class-balanced), drawn with ``seed``.
+    """Indices of ``per_class`` examples of every class (class-balanced), drawn with
+    ``seed``.
 
-    The rest of the training set is the *unlabelled* pool of the semi-supervised experiments.
+    The rest of the training set is the *unlabelled* pool of the semi-supervised
+    experiments.
     """
     if per_class < 1:
         raise ValueError(f"per_class must be >= 1, got {per_class}")
@@ -53,7 +61,9 @@ def labelled_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Te
     for c in labels.unique().tolist():
         members = (labels == c).nonzero().squeeze(1)
         if len(members) < per_class:
-            raise ValueError(f"per_class={per_class} but class {c} has only {len(members)} examples")
+            raise ValueError(
+                f"per_class={per_class} but class {c} has only {len(members)} examples"
+            )
         chosen.append(members[torch.randperm(len(members), generator=g)[:per_class]])
     return torch.cat(chosen).sort().values
 
@@ -65,8 +75,12 @@ def complement(indices: torch.Tensor, size: int) -> torch.Tensor:
     return keep.nonzero().squeeze(1)
 
 
-def flip_labels(labels: torch.Tensor, fraction: float, num_classes: int, seed: int) -> torch.Tensor:
-    """A copy of ``labels`` with ``fraction`` of them replaced by a different, uniformly drawn class."""
+def flip_labels(
+    labels: torch.Tensor, fraction: float, num_classes: int, seed: int
+) -> torch.Tensor:
+    """A copy of ``labels`` with ``fraction`` of them replaced by a different, uniformly
+    drawn class.
+    """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be in [0, 1], got {fraction}")
     g = torch.Generator().manual_seed(seed)
@@ -79,11 +93,13 @@ def flip_labels(labels: torch.Tensor, fraction: float, num_classes: int, seed: i
 
 @dataclass(frozen=True)
 class ExtremeTask:
-    """A generated extreme-classification task: inputs around per-label prototypes, Zipf label frequencies.
+    """A generated extreme-classification task: inputs around per-label prototypes, Zipf
+    label frequencies.
 
-    ``label_prior`` is each label's frequency in the generator (rank r has probability ∝ r^-exponent);
-    label 0 is the most frequent.
+    ``label_prior`` is each label's frequency in the generator (rank r has probability ∝
+    r^-exponent); label 0 is the most frequent.
     """
+
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
@@ -95,10 +111,20 @@ class ExtremeTask:
         return len(self.label_prior)
 
 
-def extreme_classification(num_labels: int, num_train: int, num_test: int, dim: int = 32, *, exponent: float = 1.0,
-                           noise: float = 0.5, seed: int = 0) -> ExtremeTask:
-    """L labels with Zipf-like frequencies p(rank r) ∝ r^(−exponent); an input is its label's random unit
-    prototype plus Gaussian noise of scale ``noise`` per dimension / √dim. No download; any L up to 10⁶."""
+def extreme_classification(
+    num_labels: int,
+    num_train: int,
+    num_test: int,
+    dim: int = 32,
+    *,
+    exponent: float = 1.0,
+    noise: float = 0.5,
+    seed: int = 0,
+) -> ExtremeTask:
+    """L labels with Zipf-like frequencies p(rank r) ∝ r^(−exponent); an input is its
+    label's random unit prototype plus Gaussian noise of scale ``noise`` per dimension /
+    √dim. No download; any L up to 10⁶.
+    """
     if num_labels < 2 or num_train < 1 or num_test < 1 or dim < 1:
         raise ValueError("num_labels must be >= 2 and num_train, num_test, dim >= 1")
     if exponent < 0 or noise < 0:
@@ -106,7 +132,9 @@ def extreme_classification(num_labels: int, num_train: int, num_test: int, dim: 
     g = torch.Generator().manual_seed(seed)
     prior = torch.arange(1, num_labels + 1, dtype=torch.float64).pow(-exponent)
     prior /= prior.sum()
-    prototypes = torch.nn.functional.normalize(torch.randn(num_labels, dim, generator=g), dim=-1)
+    prototypes = torch.nn.functional.normalize(
+        torch.randn(num_labels, dim, generator=g), dim=-1
+    )
 
     def draw(n):
         y = torch.multinomial(prior, n, replacement=True, generator=g)

@@ -1,9 +1,11 @@
-"""Devices, seeds and determinism: where the course's tensors live and how runs are made repeatable.
+"""Devices, seeds and determinism: where the course's tensors live and how runs are made
+repeatable.
 
-Slide "Churn from computing platform": GPU and TPU kernels may add in a different order from run to
-run, so the same seed need not give the same model there. These helpers pick the best device present
-and switch PyTorch's deterministic algorithms on or off.
+Slide "Churn from computing platform": GPU and TPU kernels may add in a different order
+from run to run, so the same seed need not give the same model there. These helpers pick
+the best device present and switch PyTorch's deterministic algorithms on or off.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,12 +20,16 @@ _XLA = None  # the torch_xla module once imported, False when it is absent
 
 
 def _torch_xla():
-    """torch_xla if it is installed (Colab TPU runtimes), else None; imported once, never at import time."""
+    """torch_xla if it is installed (Colab TPU runtimes), else None; imported once,
+    never at import time.
+    """
     global _XLA
     if _XLA is None:
         try:
             _XLA = importlib.import_module("torch_xla")
-        except Exception:  # absent, or present but broken: either way there is no TPU to use
+        except (
+            Exception
+        ):  # absent, or present but broken: either way there is no TPU to use
             _XLA = False
     return _XLA or None
 
@@ -31,14 +37,20 @@ def _torch_xla():
 def pick_device(prefer: str | None = None) -> torch.device:
     """The best device present: CUDA → TPU (``torch_xla.device()``) → Apple MPS → CPU.
 
-    ``prefer`` ("cuda", "xla", "mps" or "cpu") forces one; asking for one that is absent is a ValueError.
+    ``prefer`` ("cuda", "xla", "mps" or "cpu") forces one; asking for one that is absent
+    is a ValueError.
     """
     available = available_devices()
     if prefer is not None:
         if prefer not in ("cuda", "xla", "mps", "cpu"):
-            raise ValueError(f"prefer must be 'cuda', 'xla', 'mps', 'cpu' or None, got {prefer!r}")
+            raise ValueError(
+                f"prefer must be 'cuda', 'xla', 'mps', 'cpu' or None, got {prefer!r}"
+            )
         if prefer not in available:
-            raise ValueError(f"prefer={prefer!r} but that device is not available here (found {list(available)})")
+            raise ValueError(
+                f"prefer={prefer!r} but that device is not available here (found "
+                f"{list(available)})"
+            )
         return available[prefer]()
     for kind in ("cuda", "xla", "mps", "cpu"):
         if kind in available:
@@ -47,7 +59,7 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
 
 def available_devices() -> dict:
-    """Map each device kind present here to a function returning its ``torch.device``."""
+    """Map each device kind present here to a function that returns its torch.device."""
     found = {}
     if torch.cuda.is_available():
         found["cuda"] = lambda: torch.device("cuda")
@@ -64,8 +76,9 @@ def available_devices() -> dict:
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU) with ``seed``.
 
-    Returns a fresh CPU ``torch.Generator`` seeded the same way, for code that keeps its own generator
-    (the course uses separate generators for initialisation, data order and dropout).
+    Returns a fresh CPU ``torch.Generator`` seeded the same way, for code that keeps its
+    own generator (the course uses separate generators for initialisation, data order
+    and dropout).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an integer, got {type(seed).__name__}")
@@ -81,9 +94,10 @@ def seed_everything(seed: int) -> torch.Generator:
 def set_deterministic(enabled: bool = True, *, warn_only: bool = False) -> None:
     """Switch PyTorch's deterministic algorithms on (or off).
 
-    On: ``torch.use_deterministic_algorithms(True)``, cuDNN deterministic and not benchmarking, TF32 off,
-    and ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` so cuBLAS reductions repeat. An op with no deterministic
-    implementation then raises (or warns, with ``warn_only=True``). Off restores PyTorch's defaults.
+    On: ``torch.use_deterministic_algorithms(True)``, cuDNN deterministic and not
+    benchmarking, TF32 off, and ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` so cuBLAS reductions
+    repeat. An op with no deterministic implementation then raises (or warns, with
+    ``warn_only=True``). Off restores PyTorch's defaults.
     """
     if not isinstance(enabled, bool):
         raise ValueError(f"enabled must be True or False, got {enabled!r}")
@@ -102,7 +116,10 @@ def is_deterministic() -> bool:
 
 
 def environment_report() -> dict[str, str]:
-    """Versions of the course's stack and the device found, for the start-here notebook and bug reports."""
+    """Versions of the course's stack and the device found, for the start-here notebook
+    and bug reports.
+    """
+
     def version(module: str) -> str:
         try:
             return importlib.import_module(module).__version__
@@ -119,7 +136,8 @@ def environment_report() -> dict[str, str]:
         "device": str(device),
         "devices found": ", ".join(available_devices()),
         "CPU threads (torch)": str(torch.get_num_threads()),
-        "CPU kernels (torch)": torch.backends.cpu.get_cpu_capability(),  # AVX512, AVX2, …
+        # AVX512, AVX2, …
+        "CPU kernels (torch)": torch.backends.cpu.get_cpu_capability(),
         "running in": "Colab" if _in_colab() else "Jupyter / other",
     }
     if device.type == "cuda":

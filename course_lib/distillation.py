@@ -1,9 +1,11 @@
-"""Distillation: training a student on a teacher's soft predictions (lecture section 02).
+"""Distillation: training a student on a teacher's soft predictions (lecture section
+02).
 
-The loss itself is ``losses.distillation_loss``; this module holds what the experiments around it need:
-the mixture target, the soft term's gradient, the teacher's class-relationship matrix, and students
-trained on the course's one loop.
+The loss itself is ``losses.distillation_loss``; this module holds what the experiments
+around it need: the mixture target, the soft term's gradient, the teacher's
+class-relationship matrix, and students trained on the course's one loop.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,82 +15,140 @@ from . import losses
 from .training import MLP, predict, train
 
 
-def mixture_target(labels: torch.Tensor, teacher_probs: torch.Tensor, alpha: float) -> torch.Tensor:
-    """The distillation target α · p^t + (1 − α) · e_y: per-sample label smoothing towards the teacher.
+def mixture_target(
+    labels: torch.Tensor, teacher_probs: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    """The distillation target α · p^t + (1 − α) · e_y: per-sample label smoothing
+    towards the teacher.
 
-    Slide "Why does distillation help?"; the α-mixture of "Distillation loss function: formally" at T = 1
-    has this as its cross-entropy target.
+    Slide "Why does distillation help?"; the α-mixture of "Distillation loss function:
+    formally" at T = 1 has this as its cross-entropy target.
     """
     check.probabilities(teacher_probs, "teacher_probs")
     check.labels(labels, teacher_probs, scores_name="teacher_probs")
     alpha = check.unit_interval(alpha, "alpha")
-    one_hot = torch.nn.functional.one_hot(labels.long(), teacher_probs.shape[-1]).to(teacher_probs.dtype)
+    one_hot = torch.nn.functional.one_hot(labels.long(), teacher_probs.shape[-1]).to(
+        teacher_probs.dtype
+    )
     return alpha * teacher_probs + (1 - alpha) * one_hot
 
 
-def uniform_smoothing_target(labels: torch.Tensor, num_classes: int, epsilon: float) -> torch.Tensor:
-    """Uniform label smoothing (Szegedy et al. 2016): ε / L + (1 − ε) · e_y, the same for every example."""
+def uniform_smoothing_target(
+    labels: torch.Tensor, num_classes: int, epsilon: float
+) -> torch.Tensor:
+    """Uniform label smoothing (Szegedy et al. 2016): ε / L + (1 − ε) · e_y, the same
+    for every example.
+    """
     epsilon = check.unit_interval(epsilon, "epsilon")
     one_hot = torch.nn.functional.one_hot(labels.long(), num_classes).double()
     return epsilon / num_classes + (1 - epsilon) * one_hot
 
 
-def soft_gradient_norm(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
-                       scaled: bool = True) -> float:
-    """Mean ‖∂/∂s [c · KL(softmax(t/T) ‖ softmax(s/T))]‖ over examples, with c = T² (scaled) or 1.
+def soft_gradient_norm(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    temperature: float,
+    scaled: bool = True,
+) -> float:
+    """Mean ‖∂/∂s [c · KL(softmax(t/T) ‖ softmax(s/T))]‖ over examples, with c = T²
+    (scaled) or 1.
 
-    The gradient is (c / T) · (softmax(s/T) − softmax(t/T)); for large T it shrinks like 1/T², which
-    the T² of Hinton et al. (2015) undoes.
+    The gradient is (c / T) · (softmax(s/T) − softmax(t/T)); for large T it shrinks like
+    1/T², which the T² of Hinton et al. (2015) undoes.
     """
     s = student_logits.detach().double().requires_grad_(True)
-    soft = losses.distillation_loss(s, torch.zeros(s.shape[:-1], dtype=torch.long), teacher_logits.double(),
-                                    alpha=1.0, temperature=temperature, reduction="sum")
+    soft = losses.distillation_loss(
+        s,
+        torch.zeros(s.shape[:-1], dtype=torch.long),
+        teacher_logits.double(),
+        alpha=1.0,
+        temperature=temperature,
+        reduction="sum",
+    )
     (grad,) = torch.autograd.grad(soft if scaled else soft / temperature**2, s)
     return grad.norm(dim=-1).mean().item()
 
 
-def class_relationships(teacher_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Matrix M with M[c, k] = mean teacher probability of class k over the examples of true class c.
+def class_relationships(
+    teacher_probs: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Matrix M with M[c, k] = mean teacher probability of class k over the examples of
+    true class c.
 
-    The slide's "dark knowledge" matrix: off-diagonal mass says which classes the teacher finds alike.
+    The slide's "dark knowledge" matrix: off-diagonal mass says which classes the
+    teacher finds alike.
     """
     check.probabilities(teacher_probs, "teacher_probs")
     check.labels(labels, teacher_probs, scores_name="teacher_probs")
     L = teacher_probs.shape[-1]
-    sums = torch.zeros(L, L, dtype=teacher_probs.dtype).index_add_(0, labels.long(), teacher_probs)
+    sums = torch.zeros(L, L, dtype=teacher_probs.dtype).index_add_(
+        0, labels.long(), teacher_probs
+    )
     counts = torch.bincount(labels.long(), minlength=L).clamp(min=1).unsqueeze(1)
     return sums / counts
 
 
 def similarity_matrix(hidden: torch.Tensor) -> torch.Tensor:
-    """Cosine similarities between the rows of ``hidden``: the B × B structure relational distillation matches."""
+    """Cosine similarities between the rows of ``hidden``: the B × B structure
+    relational distillation matches.
+    """
     unit = torch.nn.functional.normalize(hidden, dim=-1)
     return unit @ unit.T
 
 
-def relational_loss(student_hidden: torch.Tensor, teacher_hidden: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of the two B × B similarity matrices (similarity-preserving distillation,
-    Tung & Mori 2019; relational KD, Park et al. 2019): the student copies how the teacher *relates*
-    examples, whatever the widths of the two layers."""
-    return (similarity_matrix(student_hidden) - similarity_matrix(teacher_hidden)).pow(2).mean()
+def relational_loss(
+    student_hidden: torch.Tensor, teacher_hidden: torch.Tensor
+) -> torch.Tensor:
+    """Mean squared difference of the two B × B similarity matrices
+    (similarity-preserving distillation, Tung & Mori 2019; relational KD, Park et al.
+    2019): the student copies how the teacher *relates* examples, whatever the widths of
+    the two layers.
+    """
+    return (
+        (similarity_matrix(student_hidden) - similarity_matrix(teacher_hidden))
+        .pow(2)
+        .mean()
+    )
 
 
-def hint_loss(student_hidden: torch.Tensor, teacher_hidden: torch.Tensor, projection: torch.nn.Linear) -> torch.Tensor:
-    """‖W h_s − h_t‖² averaged: a learnt projection of the student's hidden layer regresses the teacher's
-    (FitNets' "hints", Romero et al. 2015; the slide's "match embeddings")."""
+def hint_loss(
+    student_hidden: torch.Tensor,
+    teacher_hidden: torch.Tensor,
+    projection: torch.nn.Linear,
+) -> torch.Tensor:
+    """‖W h_s − h_t‖² averaged: a learnt projection of the student's hidden layer
+    regresses the teacher's (FitNets' "hints", Romero et al. 2015; the slide's "match
+    embeddings").
+    """
     return (projection(student_hidden) - teacher_hidden).pow(2).sum(-1).mean()
 
 
-def fit(sizes, inputs, labels=None, teacher_logits=None, *, alpha: float = 0.0, temperature: float = 1.0,
-        dropout: float = 0.0, epochs: int = 60, seed: int = 0, lr: float = 1e-2, weight_decay: float = 0.0,
-        batch_size: int = 64, teacher_hidden: torch.Tensor | None = None, match: str | None = None,
-        match_weight: float = 1.0) -> MLP:
-    """Train an MLP of ``sizes`` on the course's loop, with the distillation loss of α and T.
+def fit(
+    sizes,
+    inputs,
+    labels=None,
+    teacher_logits=None,
+    *,
+    alpha: float = 0.0,
+    temperature: float = 1.0,
+    dropout: float = 0.0,
+    epochs: int = 60,
+    seed: int = 0,
+    lr: float = 1e-2,
+    weight_decay: float = 0.0,
+    batch_size: int = 64,
+    teacher_hidden: torch.Tensor | None = None,
+    match: str | None = None,
+    match_weight: float = 1.0,
+) -> MLP:
+    """Train an MLP of ``sizes`` on the course's loop, with the distillation loss of α
+    and T.
 
-    α = 0 needs only ``labels`` (plain CE); α = 1 needs only ``teacher_logits`` (pure distillation, e.g. on
-    unlabelled inputs); in between needs both. ``match="hint"`` or ``"relation"`` adds ``match_weight`` times
-    the hint or relational loss against ``teacher_hidden``. One ``seed`` sets initialisation, data order and
-    dropout (as seed, seed + 1, seed + 2).
+    α = 0 needs only ``labels`` (plain CE); α = 1 needs only ``teacher_logits`` (pure
+    distillation, e.g. on unlabelled inputs); in between needs both. ``match="hint"`` or
+    ``"relation"`` adds ``match_weight`` times the hint or relational loss against
+    ``teacher_hidden``. One ``seed`` sets initialisation, data order and dropout (as
+    seed, seed + 1, seed + 2).
     """
     alpha = check.unit_interval(alpha, "alpha")
     if labels is None and alpha < 1:
@@ -98,56 +158,106 @@ def fit(sizes, inputs, labels=None, teacher_logits=None, *, alpha: float = 0.0, 
     if match not in (None, "hint", "relation"):
         raise ValueError(f"match must be None, 'hint' or 'relation', got {match!r}")
     if match is not None and teacher_hidden is None:
-        raise ValueError(f"match={match!r} needs teacher_hidden, the teacher's hidden layer on the inputs")
+        raise ValueError(
+            f"match={match!r} needs teacher_hidden, the teacher's hidden layer on the "
+            "inputs"
+        )
     n = len(inputs)
-    targets = {"labels": labels if labels is not None else torch.zeros(n, dtype=torch.long),
-               "teacher": teacher_logits if teacher_logits is not None else torch.zeros(n, sizes[-1])}
+    targets = {
+        "labels": labels if labels is not None else torch.zeros(n, dtype=torch.long),
+        "teacher": teacher_logits
+        if teacher_logits is not None
+        else torch.zeros(n, sizes[-1]),
+    }
     if match is not None:
         targets["teacher_hidden"] = teacher_hidden
     model = MLP(sizes, dropout=dropout, init_seed=seed)
-    projection = torch.nn.Linear(sizes[-2], teacher_hidden.shape[-1]) if match == "hint" else None
+    projection = (
+        torch.nn.Linear(sizes[-2], teacher_hidden.shape[-1])
+        if match == "hint"
+        else None
+    )
 
     def loss_fn(logits, batch):
         if alpha == 0:
             loss = losses.softmax_cross_entropy(logits, batch["labels"])
         else:
-            loss = losses.distillation_loss(logits, batch["labels"], batch["teacher"], alpha, temperature)
+            loss = losses.distillation_loss(
+                logits, batch["labels"], batch["teacher"], alpha, temperature
+            )
         if match == "hint":
-            loss = loss + match_weight * hint_loss(model.last_hidden, batch["teacher_hidden"], projection)
+            loss = loss + match_weight * hint_loss(
+                model.last_hidden, batch["teacher_hidden"], projection
+            )
         elif match == "relation":
-            loss = loss + match_weight * relational_loss(model.last_hidden, batch["teacher_hidden"])
+            loss = loss + match_weight * relational_loss(
+                model.last_hidden, batch["teacher_hidden"]
+            )
         return loss
 
-    train(model, inputs, targets, loss_fn, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-          data_seed=seed + 1, dropout_seed=seed + 2, extra_params=list(projection.parameters()) if projection else ())
+    train(
+        model,
+        inputs,
+        targets,
+        loss_fn,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        data_seed=seed + 1,
+        dropout_seed=seed + 2,
+        extra_params=list(projection.parameters()) if projection else (),
+    )
     return model
 
 
-
-
 def prior_bias_shift(logits: torch.Tensor, cls: int, share: float) -> float:
-    """The bias to add to class ``cls``'s logit so that it wins on a ``share`` of the rows of ``logits``.
+    """The bias to add to class ``cls``'s logit so that it wins on a ``share`` of the
+    rows of ``logits``.
 
-    Hinton et al. (2015) raised the bias of the class missing from the transfer set by hand; this picks
-    the shift from the class's known prior alone (no labels needed: ``logits`` are on unlabelled inputs).
+    Hinton et al. (2015) raised the bias of the class missing from the transfer set by
+    hand; this picks the shift from the class's known prior alone (no labels needed:
+    ``logits`` are on unlabelled inputs).
     """
     check.logits(logits)
     share = check.unit_interval(share, "share")
     others = logits.clone()
     others[..., cls] = float("-inf")
-    needed = others.amax(-1) - logits[..., cls]  # per row: the shift at which cls starts to win
+    # per row: the shift at which cls starts to win
+    needed = others.amax(-1) - logits[..., cls]
     return torch.quantile(needed.double(), share).item()
 
 
-def self_distill(sizes, inputs, labels, generations: int, *, alpha: float, temperature: float, epochs: int,
-                 seed: int) -> list[MLP]:
-    """Born-again generations (Furlanello et al. 2018): generation 0 is trained on the labels, generation k
-    on the labels and generation k − 1's soft predictions (α, T), all of the same architecture ``sizes``.
-    Generation k uses seed + k. Returns the models, generation 0 first."""
+def self_distill(
+    sizes,
+    inputs,
+    labels,
+    generations: int,
+    *,
+    alpha: float,
+    temperature: float,
+    epochs: int,
+    seed: int,
+) -> list[MLP]:
+    """Born-again generations (Furlanello et al. 2018): generation 0 is trained on the
+    labels, generation k on the labels and generation k − 1's soft predictions (α, T),
+    all of the same architecture ``sizes``. Generation k uses seed + k. Returns the
+    models, generation 0 first.
+    """
     if generations < 1:
         raise ValueError(f"generations must be >= 1, got {generations}")
     models = [fit(sizes, inputs, labels, epochs=epochs, seed=seed)]
     for k in range(1, generations):
-        models.append(fit(sizes, inputs, labels, predict(models[-1], inputs), alpha=alpha, temperature=temperature,
-                          epochs=epochs, seed=seed + k))
+        models.append(
+            fit(
+                sizes,
+                inputs,
+                labels,
+                predict(models[-1], inputs),
+                alpha=alpha,
+                temperature=temperature,
+                epochs=epochs,
+                seed=seed + k,
+            )
+        )
     return models

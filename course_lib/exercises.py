@@ -1,11 +1,16 @@
 """Exercises with instant, friendly feedback that never gives the answer away.
 
 ``check_function`` runs a learner's function on named test cases against a reference;
-``check_number`` compares a learner's number with the expected one. Both return a ``Feedback``
-that Jupyter shows as a coloured box (green: well done; amber: not yet, with a hint; grey: your turn)
-and that is truthy when the answer is right. The messages say *which* case failed and *how*
+``check_number`` compares a learner's number with the expected one. Both return a
+``Feedback``
+that Jupyter shows as a coloured box (green: well done; amber: not yet, with a hint;
+grey: your turn)
+and that is truthy when the answer is right. The messages say *which* case failed and
+*how*
 (wrong shape, NaN, too large), never the expected value.
+
 """
+
 from __future__ import annotations
 
 import html
@@ -31,13 +36,17 @@ class Feedback:
         return f"{_ICONS[self.status]} {self.message}"
 
     def _repr_html_(self) -> str:
-        return (f"<div style='background:{_COLORS[self.status]};padding:8px 12px;border-radius:6px'>"
-                f"<b>{_ICONS[self.status]}</b> {html.escape(self.message)}</div>")
+        return (
+            f"<div style='background:{_COLORS[self.status]};padding:8px "
+            "12px;border-radius:6px'>"
+            f"<b>{_ICONS[self.status]}</b> {html.escape(self.message)}</div>"
+        )
 
 
 @dataclass(frozen=True)
 class Case:
     """One named input to a learner's function: ``args`` are passed positionally."""
+
     name: str
     args: tuple
 
@@ -52,47 +61,81 @@ def check_function(
     atol: float = 1e-6,
     rtol: float = 1e-5,
 ) -> Feedback:
-    """Run ``fn`` and ``reference`` on every case; feedback names the first case where they differ."""
+    """Run ``fn`` and ``reference`` on every case; feedback names the first case where
+    they differ.
+    """
     if not callable(fn):
-        raise ValueError(f"fn must be your function (callable), got {type(fn).__name__}")
+        raise ValueError(
+            f"fn must be your function (callable), got {type(fn).__name__}"
+        )
     for case in cases:
         try:
             got = fn(*[_copy(a) for a in case.args])
         except NotImplementedError:
-            return Feedback("todo", f"Your turn: fill in {name} and run this cell again.")
-        except Exception as error:  # the learner's code raised: say what, not how to fix it
-            return Feedback("wrong", f"Not yet: on the case '{case.name}', {name} raised "
-                                     f"{type(error).__name__}: {error}. Hint: {hint}")
+            return Feedback(
+                "todo", f"Your turn: fill in {name} and run this cell again."
+            )
+        except (
+            Exception
+        ) as error:  # the learner's code raised: say what, not how to fix it
+            return Feedback(
+                "wrong",
+                f"Not yet: on the case '{case.name}', {name} raised "
+                f"{type(error).__name__}: {error}. Hint: {hint}",
+            )
         expected = reference(*[_copy(a) for a in case.args])
         problem = _compare(got, expected, atol, rtol)
         if problem:
-            return Feedback("wrong", f"Not yet: on the case '{case.name}', {problem}. Hint: {hint}")
-    return Feedback("correct", f"Well done: {name} is right on all {len(cases)} test cases.")
+            return Feedback(
+                "wrong", f"Not yet: on the case '{case.name}', {problem}. Hint: {hint}"
+            )
+    return Feedback(
+        "correct", f"Well done: {name} is right on all {len(cases)} test cases."
+    )
 
 
-def check_number(answer, expected: float, *, name: str, hint: str, atol: float = 1e-4) -> Feedback:
-    """Compare a learner's number with ``expected`` to ``atol``; ``None`` or ``...`` means not attempted yet."""
+def check_number(
+    answer, expected: float, *, name: str, hint: str, atol: float = 1e-4
+) -> Feedback:
+    """Compare a learner's number with ``expected`` to ``atol``; ``None`` or ``...``
+    means not attempted yet.
+    """
     if answer is None or answer is Ellipsis:
         return Feedback("todo", f"Your turn: set {name} and run this cell again.")
     try:
         value = float(answer.item() if hasattr(answer, "item") else answer)
     except (TypeError, ValueError):
-        return Feedback("wrong", f"Not yet: {name} should be a single number, got {type(answer).__name__}. Hint: {hint}")
+        return Feedback(
+            "wrong",
+            f"Not yet: {name} should be a single number, got {type(answer).__name__}. "
+            f"Hint: {hint}",
+        )
     if not math.isfinite(value):
-        return Feedback("wrong", f"Not yet: {name} is {value}, not a finite number. Hint: {hint}")
+        return Feedback(
+            "wrong", f"Not yet: {name} is {value}, not a finite number. Hint: {hint}"
+        )
     if abs(value - expected) <= atol:
         return Feedback("correct", f"Well done: {name} is right.")
     direction = "too large" if value > expected else "too small"
-    return Feedback("wrong", f"Not yet: {name} = {value:.4g} is {direction}. Hint: {hint}")
+    return Feedback(
+        "wrong", f"Not yet: {name} = {value:.4g} is {direction}. Hint: {hint}"
+    )
 
 
-def check_choice(answer, expected: str, *, name: str, hint: str, choices: Sequence[str]) -> Feedback:
+def check_choice(
+    answer, expected: str, *, name: str, hint: str, choices: Sequence[str]
+) -> Feedback:
     """Check a learner's pick among ``choices`` (case-insensitive)."""
     if answer is None or answer is Ellipsis:
-        return Feedback("todo", f"Your turn: set {name} to one of {list(choices)} and run this cell again.")
+        return Feedback(
+            "todo",
+            f"Your turn: set {name} to one of {list(choices)} and run this cell again.",
+        )
     picked = str(answer).strip().lower()
     if picked not in [c.lower() for c in choices]:
-        return Feedback("wrong", f"Not yet: {name} must be one of {list(choices)}, got {answer!r}.")
+        return Feedback(
+            "wrong", f"Not yet: {name} must be one of {list(choices)}, got {answer!r}."
+        )
     if picked == expected.lower():
         return Feedback("correct", f"Well done: {name} is right.")
     return Feedback("wrong", f"Not yet: {answer!r} is not it. Hint: {hint}")
@@ -103,14 +146,20 @@ def _copy(x):
 
 
 def _compare(got, expected, atol: float, rtol: float) -> str | None:
-    """A description of how ``got`` differs from ``expected`` that does not reveal ``expected``; None if equal."""
+    """A description of how ``got`` differs from ``expected`` that does not reveal
+    ``expected``; None if equal.
+    """
     expected = torch.as_tensor(expected, dtype=torch.float64)
     try:
-        got = torch.as_tensor(got.detach() if isinstance(got, torch.Tensor) else got, dtype=torch.float64)
+        got = torch.as_tensor(
+            got.detach() if isinstance(got, torch.Tensor) else got, dtype=torch.float64
+        )
     except (TypeError, ValueError, RuntimeError):
         return f"your function returned a {type(got).__name__}, not a number or tensor"
     if got.shape != expected.shape:
-        return f"your result has shape {tuple(got.shape)}, which is not the expected shape"
+        return (
+            f"your result has shape {tuple(got.shape)}, which is not the expected shape"
+        )
     if not torch.isfinite(got).all():
         return "your result contains NaN or inf (an overflow?)"
     if not torch.allclose(got, expected, atol=atol, rtol=rtol):
@@ -119,43 +168,81 @@ def _compare(got, expected, atol: float, rtol: float) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- the course's exercises
+# ---------------------------------------------------------------- the course's
+# exercises
 def _bird_cases():
     g = torch.Generator().manual_seed(1)
     return [
-        Case("the slide's bird logits", (torch.tensor([5.0, 2.2, -1.1, 0.3], dtype=torch.float64),)),
-        Case("a batch of random logits", (torch.randn(5, 7, generator=g, dtype=torch.float64),)),
-        Case("large logits [1000, 1000, 999]", (torch.tensor([1000.0, 1000.0, 999.0], dtype=torch.float64),)),
-        Case("very negative logits [-1000, -1001]", (torch.tensor([-1000.0, -1001.0], dtype=torch.float64),)),
+        Case(
+            "the slide's bird logits",
+            (torch.tensor([5.0, 2.2, -1.1, 0.3], dtype=torch.float64),),
+        ),
+        Case(
+            "a batch of random logits",
+            (torch.randn(5, 7, generator=g, dtype=torch.float64),),
+        ),
+        Case(
+            "large logits [1000, 1000, 999]",
+            (torch.tensor([1000.0, 1000.0, 999.0], dtype=torch.float64),),
+        ),
+        Case(
+            "very negative logits [-1000, -1001]",
+            (torch.tensor([-1000.0, -1001.0], dtype=torch.float64),),
+        ),
     ]
 
 
 def logsumexp(fn: Callable) -> Feedback:
-    """Notebook 01: a log Σ_k exp(s_k) over the last dimension that neither overflows nor underflows."""
-    return check_function(fn, lambda s: torch.logsumexp(s, dim=-1), _bird_cases(), name="my_logsumexp",
-                          hint="exp(1000) overflows; log Σ exp(s) = m + log Σ exp(s − m) for any m. Which m keeps "
-                               "every exponent ≤ 0?")
+    """Notebook 01: a log Σ_k exp(s_k) over the last dimension that neither overflows
+    nor underflows.
+    """
+    return check_function(
+        fn,
+        lambda s: torch.logsumexp(s, dim=-1),
+        _bird_cases(),
+        name="my_logsumexp",
+        hint=(
+            "exp(1000) overflows; log Σ exp(s) = m + log Σ exp(s − m) for any m. Which "
+            "m keeps every exponent ≤ 0?"
+        ),
+    )
 
 
 def kl_divergence(fn: Callable) -> Feedback:
-    """Notebook 01: KL(p ‖ q) = Σ p log(p / q) over the last dimension, with 0 · log 0 = 0."""
+    """Notebook 01: KL(p ‖ q) = Σ p log(p / q) over the last dimension, with 0 · log 0 =
+    0.
+    """
     g = torch.Generator().manual_seed(2)
     p, q = torch.softmax(torch.randn(2, 4, 5, generator=g, dtype=torch.float64), dim=-1)
     one_hot = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
-    birds = torch.softmax(torch.tensor([5.0, 2.2, -1.1, 0.3], dtype=torch.float64), dim=-1)
-    cases = [Case("two random distributions", (p, q)), Case("KL(e_y ‖ p) for the bird logits", (one_hot, birds)),
-             Case("KL(p ‖ p)", (birds, birds))]
-    return check_function(fn, lambda a, b: (torch.xlogy(a, a) - torch.xlogy(a, b)).sum(-1), cases,
-                          name="my_kl", hint="a one-hot p has zeros, and 0 · log(0 / q) is NaN in floating point "
-                                             "but 0 by convention: treat the p = 0 terms separately.")
+    birds = torch.softmax(
+        torch.tensor([5.0, 2.2, -1.1, 0.3], dtype=torch.float64), dim=-1
+    )
+    cases = [
+        Case("two random distributions", (p, q)),
+        Case("KL(e_y ‖ p) for the bird logits", (one_hot, birds)),
+        Case("KL(p ‖ p)", (birds, birds)),
+    ]
+    return check_function(
+        fn,
+        lambda a, b: (torch.xlogy(a, a) - torch.xlogy(a, b)).sum(-1),
+        cases,
+        name="my_kl",
+        hint="a one-hot p has zeros, and 0 · log(0 / q) is NaN in floating point "
+        "but 0 by convention: treat the p = 0 terms separately.",
+    )
 
 
 def mixture_loss(fn: Callable) -> Feedback:
-    """Notebook 02: (1 − α) · KL(e_y ‖ p) + α · KL(p_t ‖ p), averaged over the batch, p = softmax(logits)."""
+    """Notebook 02: (1 − α) · KL(e_y ‖ p) + α · KL(p_t ‖ p), averaged over the batch, p
+    = softmax(logits).
+    """
     g = torch.Generator().manual_seed(3)
     logits = 3 * torch.randn(6, 5, generator=g, dtype=torch.float64)
     labels = torch.randint(0, 5, (6,), generator=g)
-    teacher = torch.softmax(2 * torch.randn(6, 5, generator=g, dtype=torch.float64), dim=-1)
+    teacher = torch.softmax(
+        2 * torch.randn(6, 5, generator=g, dtype=torch.float64), dim=-1
+    )
     birds = torch.tensor([[5.0, 2.2, -1.1, 0.3]], dtype=torch.float64)
     bird_teacher = torch.tensor([[0.6, 0.3, 0.02, 0.08]], dtype=torch.float64)
 
@@ -165,37 +252,70 @@ def mixture_loss(fn: Callable) -> Feedback:
         soft = (torch.xlogy(p_t, p_t) - p_t * log_p).sum(-1)
         return ((1 - alpha) * hard + alpha * soft).mean()
 
-    cases = [Case("the bird logits, α = 0.5", (birds, torch.tensor([0]), bird_teacher, 0.5)),
-             Case("a random batch, α = 0 (plain CE)", (logits, labels, teacher, 0.0)),
-             Case("a random batch, α = 1 (pure distillation)", (logits, labels, teacher, 1.0)),
-             Case("a random batch, α = 0.3", (logits, labels, teacher, 0.3))]
-    return check_function(fn, reference, cases, name="my_mixture_loss",
-                          hint="KL(e_y ‖ p) is the cross-entropy −log p_y; KL(p_t ‖ p) = Σ p_t (log p_t − log p) "
-                               "with 0 · log 0 = 0; average over the batch at the end.")
+    cases = [
+        Case("the bird logits, α = 0.5", (birds, torch.tensor([0]), bird_teacher, 0.5)),
+        Case("a random batch, α = 0 (plain CE)", (logits, labels, teacher, 0.0)),
+        Case(
+            "a random batch, α = 1 (pure distillation)", (logits, labels, teacher, 1.0)
+        ),
+        Case("a random batch, α = 0.3", (logits, labels, teacher, 0.3)),
+    ]
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_mixture_loss",
+        hint=(
+            "KL(e_y ‖ p) is the cross-entropy −log p_y; KL(p_t ‖ p) = Σ p_t (log p_t − "
+            "log p) with 0 · log 0 = 0; average over the batch at the end."
+        ),
+    )
 
 
 def similarity_matrix(fn: Callable) -> Feedback:
-    """Notebook 03: the B × B matrix of cosine similarities between the rows of a hidden layer."""
+    """Notebook 03: the B × B matrix of cosine similarities between the rows of a hidden
+    layer.
+    """
     g = torch.Generator().manual_seed(4)
-    cases = [Case("three 2-d points", (torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=torch.float64),)),
-             Case("a random batch of 6 × 32 activations", (torch.relu(torch.randn(6, 32, generator=g, dtype=torch.float64)) + 0.1,)),
-             Case("rows of very different lengths", (torch.tensor([[1e-3, 0.0], [1e3, 1e3]], dtype=torch.float64),))]
+    cases = [
+        Case(
+            "three 2-d points",
+            (torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=torch.float64),),
+        ),
+        Case(
+            "a random batch of 6 × 32 activations",
+            (torch.relu(torch.randn(6, 32, generator=g, dtype=torch.float64)) + 0.1,),
+        ),
+        Case(
+            "rows of very different lengths",
+            (torch.tensor([[1e-3, 0.0], [1e3, 1e3]], dtype=torch.float64),),
+        ),
+    ]
 
     def reference(h):
         unit = h / h.norm(dim=-1, keepdim=True)
         return unit @ unit.T
 
-    return check_function(fn, reference, cases, name="my_similarity_matrix",
-                          hint="cosine similarity is the dot product of the two rows divided by both their lengths; "
-                               "normalise every row first, then one matrix product gives all pairs.")
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_similarity_matrix",
+        hint=(
+            "cosine similarity is the dot product of the two rows divided by both their"
+            " lengths; normalise every row first, then one matrix product gives all "
+            "pairs."
+        ),
+    )
 
 
 def logq_correction(fn: Callable) -> Feedback:
-    """Notebook 04: the in-batch sampled softmax loss with the logQ correction, per example.
+    """Notebook 04: the in-batch sampled softmax loss with the logQ correction, per
+    example.
 
-    ``fn(scores, labels, log_q)``: scores (B, B) of query i against the batch's positive j, labels (B,),
-    log_q (B,) the log sampling probability of each column's label; same-label columns other than the
-    diagonal are accidental hits and are left out.
+    ``fn(scores, labels, log_q)``: scores (B, B) of query i against the batch's positive
+    j, labels (B,), log_q (B,) the log sampling probability of each column's label;
+    same-label columns other than the diagonal are accidental hits and are left out.
     """
     from .sampling import sampled_softmax_loss
 
@@ -206,47 +326,91 @@ def logq_correction(fn: Callable) -> Feedback:
     distinct = torch.tensor([0, 1, 2, 3])
 
     def reference(s, y, log_q):
-        return sampled_softmax_loss(s.diagonal(), s, y[:, None] == y[None, :], log_q, log_q, reduction="none")
+        return sampled_softmax_loss(
+            s.diagonal(), s, y[:, None] == y[None, :], log_q, log_q, reduction="none"
+        )
 
-    cases = [Case("a batch of distinct labels", (scores[:4, :4], distinct, prior.log())),
-             Case("a batch with repeated labels", (scores, labels, prior.log()[labels]))]
-    return check_function(fn, reference, cases, name="my_logq_loss",
-                          hint="subtract log_q[j] from every score in column j (the positive too), drop the "
-                               "columns j ≠ i whose label equals row i's, then take −log softmax at the diagonal.")
+    cases = [
+        Case("a batch of distinct labels", (scores[:4, :4], distinct, prior.log())),
+        Case("a batch with repeated labels", (scores, labels, prior.log()[labels])),
+    ]
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_logq_loss",
+        hint=(
+            "subtract log_q[j] from every score in column j (the positive too), drop "
+            "the columns j ≠ i whose label equals row i's, then take −log softmax at "
+            "the diagonal."
+        ),
+    )
 
 
 def hardest_in_pool(fn: Callable) -> Feedback:
-    """Notebook 04: the k highest-scoring labels of a uniform pool, never the row's own positive (any order)."""
+    """Notebook 04: the k highest-scoring labels of a uniform pool, never the row's own
+    positive (any order).
+    """
     from .sampling import mined_negatives
 
     g = torch.Generator().manual_seed(6)
     pool = torch.randperm(50, generator=g)[:20]
     scores_pool = torch.randn(5, 20, generator=g)
-    labels = torch.cat([pool[:3], torch.tensor([49, 48])])  # three rows whose positive is in the pool
-    cases = [Case("k = 1", (scores_pool, pool, labels, 1)), Case("k = 4", (scores_pool, pool, labels, 4))]
-    return check_function(lambda *a: fn(*a).sort(-1).values, lambda *a: mined_negatives(*a).sort(-1).values, cases,
-                          name="my_hardest", hint="mask the pool entries equal to the row's positive with −inf, "
-                                                  "then take the top-k scores and map their positions to labels.")
+    # three rows whose positive is in the pool
+    labels = torch.cat([pool[:3], torch.tensor([49, 48])])
+    cases = [
+        Case("k = 1", (scores_pool, pool, labels, 1)),
+        Case("k = 4", (scores_pool, pool, labels, 4)),
+    ]
+    return check_function(
+        lambda *a: fn(*a).sort(-1).values,
+        lambda *a: mined_negatives(*a).sort(-1).values,
+        cases,
+        name="my_hardest",
+        hint="mask the pool entries equal to the row's positive with −inf, "
+        "then take the top-k scores and map their positions to labels.",
+    )
 
 
 def churn(fn: Callable) -> Feedback:
-    """Notebook 05: Churn(M1, M2) = the fraction of examples whose predicted labels differ."""
+    """Notebook 05: Churn(M1, M2) = the fraction of examples whose predicted labels
+    differ.
+    """
     g = torch.Generator().manual_seed(7)
     a, b = torch.randint(0, 10, (2, 200), generator=g)
-    cases = [Case("identical predictions", (a, a.clone())), Case("random predictions", (a, b)),
-             Case("the slide's two 60 % models", (torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]),
-                                                   torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])))]
-    return check_function(fn, lambda p, q: (p != q).double().mean(), cases, name="my_churn",
-                          hint="compare the two tensors element by element, then average the disagreements "
-                               "(as floats: integer division gives 0).")
+    cases = [
+        Case("identical predictions", (a, a.clone())),
+        Case("random predictions", (a, b)),
+        Case(
+            "the slide's two 60 % models",
+            (
+                torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]),
+                torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]),
+            ),
+        ),
+    ]
+    return check_function(
+        fn,
+        lambda p, q: (p != q).double().mean(),
+        cases,
+        name="my_churn",
+        hint=(
+            "compare the two tensors element by element, then average the disagreements"
+            " (as floats: integer division gives 0)."
+        ),
+    )
 
 
 def pairwise_sum(fn: Callable) -> Feedback:
-    """Notebook 06: sum a float32 vector by pairwise (tree) summation: split in halves, sum each, add."""
+    """Notebook 06: sum a float32 vector by pairwise (tree) summation: split in halves,
+    sum each, add.
+    """
     import numpy as np
 
     rng = np.random.default_rng(8)
-    values = (rng.standard_normal(1000) * 10.0 ** rng.uniform(-3, 3, 1000)).astype(np.float32)
+    values = (rng.standard_normal(1000) * 10.0 ** rng.uniform(-3, 3, 1000)).astype(
+        np.float32
+    )
 
     def reference(x):
         x = np.asarray(x, dtype=np.float32)
@@ -255,21 +419,47 @@ def pairwise_sum(fn: Callable) -> Feedback:
         half = len(x) // 2
         return np.float32(reference(x[:half]) + reference(x[half:]))
 
-    cases = [Case("four numbers", (np.array([1e8, 1.0, -1e8, 1.0], dtype=np.float32),)),
-             Case("1,000 numbers of very different sizes", (values,)), Case("one number", (values[:1],))]
-    return check_function(fn, reference, cases, name="my_pairwise_sum", atol=0.0, rtol=0.0,
-                          hint="recursion: below three numbers add them directly (in float32); otherwise sum the "
-                               "first len // 2 and the rest separately, then add the two float32 results.")
+    cases = [
+        Case("four numbers", (np.array([1e8, 1.0, -1e8, 1.0], dtype=np.float32),)),
+        Case("1,000 numbers of very different sizes", (values,)),
+        Case("one number", (values[:1],)),
+    ]
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_pairwise_sum",
+        atol=0.0,
+        rtol=0.0,
+        hint=(
+            "recursion: below three numbers add them directly (in float32); otherwise "
+            "sum the first len // 2 and the rest separately, then add the two float32 "
+            "results."
+        ),
+    )
 
 
 def bad_churn(fn: Callable) -> Feedback:
-    """Notebook 07: "bad churn", the fraction of examples the old model got right and the new one gets wrong."""
+    """Notebook 07: "bad churn", the fraction of examples the old model got right and
+    the new one gets wrong.
+    """
     g = torch.Generator().manual_seed(9)
     labels, old, new = torch.randint(0, 3, (3, 300), generator=g)
-    cases = [Case("random predictions", (old, new, labels)), Case("a perfect new model", (old, labels.clone(), labels)),
-             Case("identical models", (old, old.clone(), labels))]
-    return check_function(fn, lambda o, n, y: ((o == y) & (n != y)).double().mean(), cases, name="my_bad_churn",
-                          hint="two boolean conditions per example, combined with &, then the mean as a float.")
+    cases = [
+        Case("random predictions", (old, new, labels)),
+        Case("a perfect new model", (old, labels.clone(), labels)),
+        Case("identical models", (old, old.clone(), labels)),
+    ]
+    return check_function(
+        fn,
+        lambda o, n, y: ((o == y) & (n != y)).double().mean(),
+        cases,
+        name="my_bad_churn",
+        hint=(
+            "two boolean conditions per example, combined with &, then the mean as a "
+            "float."
+        ),
+    )
 
 
 def update_target(fn: Callable) -> Feedback:
@@ -280,5 +470,13 @@ def update_target(fn: Callable) -> Feedback:
     p_old = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), -1)
     labels = torch.randint(0, 4, (5,), generator=g)
     cases = [Case(f"λ = {lam}", (p_old, labels, lam)) for lam in (0.0, 0.3, 1.0)]
-    return check_function(fn, lambda p, y, lam: mixture_target(y, p, lam), cases, name="my_update_target",
-                          hint="torch.nn.functional.one_hot(labels, num_classes) gives e_y; mix it with p_old.")
+    return check_function(
+        fn,
+        lambda p, y, lam: mixture_target(y, p, lam),
+        cases,
+        name="my_update_target",
+        hint=(
+            "torch.nn.functional.one_hot(labels, num_classes) gives e_y; mix it with "
+            "p_old."
+        ),
+    )

@@ -1,8 +1,10 @@
-"""One-ulp twins: does a rounding-sized change of one weight grow into a different model?
+"""One-ulp twins: does a rounding-sized change of one weight grow into a different
+model?
 
-Slide "Churn from computing platform" ("floating-point addition is not associative") and Summers &
-Dinneen (2021), *Nondeterminism and Instability in Neural Network Optimization*: a change of one
-unit in the last place (ulp) of one weight can send training somewhere else — if it survives.
+Slide "Churn from computing platform" ("floating-point addition is not associative") and
+Summers & Dinneen (2021), *Nondeterminism and Instability in Neural Network
+Optimization*: a change of one unit in the last place (ulp) of one weight can send
+training somewhere else — if it survives.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def pick_input_weight(
     A nudge changes x_i · w_ij by |x_i| · ulp(w_ij); it reaches the network only where
     that changes the rounding of a pre-activation Σ_i x_i w_ij. "strongest": argmax
     |w_ij| · std(x_i), the most visible nudge; "random": uniform over live inputs
-    (x_i not always 0), drawn with ``seed``; "dead": an input that is 0 in every example,
+    (x_i not always 0), drawn with ``seed``; "dead": an input that is 0 in every
+    example,
     so x_i · w_ij = 0 whatever w_ij is.
     """
     if how not in NUDGES:
@@ -59,8 +62,10 @@ def pick_input_weight(
 def visible_fraction(
     weight: torch.Tensor, index: tuple[int, int], inputs: torch.Tensor
 ) -> float:
-    """Fraction of ``inputs`` whose pre-activation z_j = Σ_i x_i w_ij changes when w_ij is
-    nudged up by one ulp: elsewhere the difference is under half an ulp of z_j and rounds away."""
+    """Fraction of ``inputs`` whose pre-activation z_j = Σ_i x_i w_ij changes when w_ij
+    is nudged up by one ulp: elsewhere the difference is under half an ulp of z_j and
+    rounds away.
+    """
     i, j = index
     nudged = weight[:, j].clone()
     nudge_one_ulp(nudged, (i,))
@@ -75,19 +80,25 @@ def parameters_by_member(model: EnsembleMLP) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Twins:
-    """Two runs of one ensemble, the second with nudged weights. ``distance`` and ``differing``
-    have a row before training and one after each epoch, a column per member."""
+    """Two runs of one ensemble, the second with nudged weights. ``distance`` and
+    ``differing`` have a row before training and one after each epoch, a column per
+    member.
+    """
 
     distance: torch.Tensor  # ‖θ_k − θ'_k‖₂ over all of member k's parameters (float64)
     differing: torch.Tensor  # how many of member k's parameters differ between the runs
-    nudged: dict[int, tuple[int, int]]  # member → (input i, unit j) of the nudged weight
+    nudged: dict[
+        int, tuple[int, int]
+    ]  # member → (input i, unit j) of the nudged weight
     visible: dict[int, float]  # member → visible_fraction of its nudge on the inputs
     first: EnsembleMLP
     second: EnsembleMLP
 
     def fate(self, member: int, epoch: int = -1) -> str:
-        """What became of member k's nudge by ``epoch``: "spread" (other parameters differ
-        too), "still one weight apart" or "rounded away" (the runs are identical again)."""
+        """What became of member k's nudge by ``epoch``: "spread" (other parameters
+        differ too), "still one weight apart" or "rounded away" (the runs are identical
+        again).
+        """
         differing = int(self.differing[epoch, member])
         if differing == 0:
             return "rounded away"
@@ -107,7 +118,8 @@ def train_twins(
     **train_kwargs,
 ) -> Twins:
     """Train an ensemble twice from the same seeds; before the second run, nudge one
-    first-layer weight of member k up by one ulp, chosen as ``pick_input_weight`` does with
+    first-layer weight of member k up by one ulp, chosen as ``pick_input_weight`` does
+    with
     ``how = nudges[k]``.
 
     Member k sees the same seeds, shapes and memory layout in both runs, so the runs can
@@ -117,7 +129,9 @@ def train_twins(
     seeds default to init seed + 1 and + 2, as in ``fit_ensemble``.
     """
     if any(not 0 <= k < len(init_seeds) for k in nudges):
-        raise ValueError(f"nudges must name members 0..{len(init_seeds) - 1}, got {nudges}")
+        raise ValueError(
+            f"nudges must name members 0..{len(init_seeds) - 1}, got {nudges}"
+        )
     train_kwargs.setdefault("data_seed", [s + 1 for s in init_seeds])
     train_kwargs.setdefault("dropout_seed", [s + 2 for s in init_seeds])
     runs = [EnsembleMLP(sizes, list(init_seeds), dropout=dropout) for _ in range(2)]
@@ -140,10 +154,19 @@ def train_twins(
             differing.append((a != b).sum(1))
         bar.update(epoch > 0)
 
-    bar = tqdm(total=2 * epochs, desc="two runs", file=sys.stderr, mininterval=0.5, ncols=80)
+    bar = tqdm(
+        total=2 * epochs, desc="two runs", file=sys.stderr, mininterval=0.5, ncols=80
+    )
     for run in (0, 1):
         after_epoch(run, 0)
-        train(runs[run], inputs, targets, loss_fn, epochs=epochs,
-              on_epoch=lambda epoch, run=run: after_epoch(run, epoch), **train_kwargs)
+        train(
+            runs[run],
+            inputs,
+            targets,
+            loss_fn,
+            epochs=epochs,
+            on_epoch=lambda epoch, run=run: after_epoch(run, epoch),
+            **train_kwargs,
+        )
     bar.close()
     return Twins(torch.stack(distance), torch.stack(differing), nudged, visible, *runs)

@@ -1,10 +1,12 @@
 """Softmax cross-entropy, the prediction margin, KL divergence and distillation losses.
 
-Slides: "Neural networks for classification" (CE, margin, KL) and "Distillation loss function"
-(Menon, *Across the Great Divide: from ML Theory to Practice*). Scores ``logits`` have the classes on
-the last dimension; ``reduction`` follows PyTorch ("mean" | "sum" | "none"). Half-precision inputs
-are computed in float32 and the result is float32, as under ``torch.autocast``; float64 stays float64.
+Slides: "Neural networks for classification" (CE, margin, KL) and "Distillation loss
+function" (Menon, *Across the Great Divide: from ML Theory to Practice*). Scores
+``logits`` have the classes on the last dimension; ``reduction`` follows PyTorch ("mean"
+| "sum" | "none"). Half-precision inputs are computed in float32 and the result is
+float32, as under ``torch.autocast``; float64 stays float64.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,21 +29,26 @@ def _reduce(per_example: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 def softmax(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """Tempered softmax p_i = exp(s_i / T) / Σ_j exp(s_j / T) (Hinton et al. 2015, "Distilling the Knowledge").
+    """Tempered softmax p_i = exp(s_i / T) / Σ_j exp(s_j / T) (Hinton et al. 2015,
+    "Distilling the Knowledge").
 
-    T > 1 flattens the distribution, T < 1 sharpens it, T → 0 tends to the argmax one-hot.
+    T > 1 flattens the distribution, T < 1 sharpens it, T → 0 tends to the argmax
+    one-hot.
     """
     check.logits(logits)
     temperature = check.positive(temperature, "temperature")
     return torch.softmax(logits.to(_compute_dtype(logits)) / temperature, dim=-1)
 
 
-def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Softmax cross-entropy CE(y, s) = log Σ_j exp(s_j) − s_y (slide "Neural networks for classification").
+def softmax_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Softmax cross-entropy CE(y, s) = log Σ_j exp(s_j) − s_y (slide "Neural networks
+    for classification").
 
-    Computed as −log_softmax(s)_y, whose log-sum-exp subtracts the max first: exact for logits up to
-    ±1e4 in float32.
-    Equals ``F.cross_entropy(logits, labels, reduction=...)``.
+    Computed as −log_softmax(s)_y, whose log-sum-exp subtracts the max first: exact for
+    logits up to ±1e4 in float32. Equals ``F.cross_entropy(logits, labels,
+    reduction=...)``.
     """
     check.logits(logits)
     check.labels(labels, logits)
@@ -52,14 +59,18 @@ def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, reduction:
 
 
 def prediction_margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Per-example prediction margin s_y − max_{k≠y} s_k (slide "Neural networks for classification").
+    """Per-example prediction margin s_y − max_{k≠y} s_k (slide "Neural networks for
+    classification").
 
-    Positive when the label wins; CE ≈ max(0, −margin) and max(0, −margin) ≤ CE ≤ max(0, −margin) + log L.
+    Positive when the label wins; CE ≈ max(0, −margin) and max(0, −margin) ≤ CE ≤ max(0,
+    −margin) + log L.
     """
     check.logits(logits)
     check.labels(labels, logits)
     if logits.shape[-1] < 2:
-        raise ValueError(f"logits must have at least 2 classes for a margin, got {logits.shape[-1]}")
+        raise ValueError(
+            f"logits must have at least 2 classes for a margin, got {logits.shape[-1]}"
+        )
     s = logits.to(_compute_dtype(logits))
     index = labels.long().unsqueeze(-1)
     true_score = s.gather(-1, index).squeeze(-1)
@@ -67,10 +78,13 @@ def prediction_margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return true_score - best_wrong
 
 
-def kl_divergence(p: torch.Tensor, q: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def kl_divergence(
+    p: torch.Tensor, q: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
     """KL(p ‖ q) = Σ_i p_i log(p_i / q_i) over the last dimension, with 0 · log 0 = 0.
 
-    Slide "Neural networks for classification": CE(y, s) = KL(e_y ‖ softmax(s)). Infinite when q_i = 0 < p_i.
+    Slide "Neural networks for classification": CE(y, s) = KL(e_y ‖ softmax(s)).
+    Infinite when q_i = 0 < p_i.
     """
     check.probabilities(p, "p")
     check.probabilities(q, "q")
@@ -83,7 +97,9 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor, reduction: str = "mean") -> 
 
 
 def entropy(probs: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Shannon entropy H(p) = −Σ_i p_i log p_i over the last dimension, in nats (slide "Entropy regularisers")."""
+    """Shannon entropy H(p) = −Σ_i p_i log p_i over the last dimension, in nats (slide
+    "Entropy regularisers").
+    """
     check.probabilities(probs, "probs")
     check.reduction(reduction)
     p = probs.to(_compute_dtype(probs))
@@ -93,10 +109,11 @@ def entropy(probs: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
 def teacher_weighted_cross_entropy(
     student_logits: torch.Tensor, teacher_probs: torch.Tensor, reduction: str = "mean"
 ) -> torch.Tensor:
-    """Teacher-weighted CE Σ_k p^t_k · (log Σ_j exp(s_j) − s_k) (slide "Distillation loss function").
+    """Teacher-weighted CE Σ_k p^t_k · (log Σ_j exp(s_j) − s_k) (slide "Distillation
+    loss function").
 
-    The slide's four-term sum; it equals KL(p^t ‖ p) + H(p^t), so over the student it minimises KL(p^t ‖ p).
-    With a one-hot teacher it is the ordinary CE.
+    The slide's four-term sum; it equals KL(p^t ‖ p) + H(p^t), so over the student it
+    minimises KL(p^t ‖ p). With a one-hot teacher it is the ordinary CE.
     """
     check.logits(student_logits, "student_logits", check_finite=False)
     check.probabilities(teacher_probs, "teacher_probs")
@@ -105,8 +122,9 @@ def teacher_weighted_cross_entropy(
     dtype = _compute_dtype(student_logits)
     log_p = torch.log_softmax(student_logits.to(dtype), dim=-1)
     per_example = -(teacher_probs.to(dtype) * log_p).sum(dim=-1)
-    # A NaN or ±inf logit always reaches the result (+inf or NaN poisons log_softmax's row; −inf gives
-    # p_t · (−inf) = −inf or 0 · (−inf) = NaN), so checking the B results replaces a pass over B × L logits.
+    # A NaN or ±inf logit always reaches the result (+inf or NaN poisons log_softmax's
+    # row; −inf gives p_t · (−inf) = −inf or 0 · (−inf) = NaN), so checking the B
+    # results replaces a pass over B × L logits.
     check.finite(per_example, "student_logits")
     return _reduce(per_example, reduction)
 
@@ -121,8 +139,9 @@ def distillation_loss(
 ) -> torch.Tensor:
     """(1 − α) · CE(y, s) + α · T² · KL(softmax(t / T) ‖ softmax(s / T)).
 
-    Slide "Distillation loss function: formally" (the α-mixture of KL(e_y ‖ p) and KL(p^t ‖ p)) with
-    Hinton et al. (2015)'s temperature T; the T² keeps the soft term's gradient on the scale of the hard one.
+    Slide "Distillation loss function: formally" (the α-mixture of KL(e_y ‖ p) and
+    KL(p^t ‖ p)) with Hinton et al. (2015)'s temperature T; the T² keeps the soft term's
+    gradient on the scale of the hard one.
     """
     check.logits(student_logits, "student_logits")
     check.logits(teacher_logits, "teacher_logits")
@@ -133,15 +152,22 @@ def distillation_loss(
     check.reduction(reduction)
     dtype = _compute_dtype(student_logits)
     s, t = student_logits.to(dtype), teacher_logits.to(dtype)
-    hard = -torch.log_softmax(s, dim=-1).gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)
+    hard = (
+        -torch.log_softmax(s, dim=-1)
+        .gather(-1, labels.long().unsqueeze(-1))
+        .squeeze(-1)
+    )
     log_p_student = torch.log_softmax(s / temperature, dim=-1)
     log_p_teacher = torch.log_softmax(t / temperature, dim=-1)
     soft = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=-1)
     return _reduce((1 - alpha) * hard + alpha * temperature**2 * soft, reduction)
 
 
-def ce_bounds(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The margin bounds max(0, −m) ≤ CE ≤ max(0, −m) + log L, with m the prediction margin.
+def ce_bounds(
+    logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The margin bounds max(0, −m) ≤ CE ≤ max(0, −m) + log L, with m the prediction
+    margin.
 
     From max_k s_k ≤ log Σ_k exp(s_k) ≤ max_k s_k + log L (log-sum-exp is a smooth max).
     Returns (lower, upper), per example.

@@ -1,9 +1,12 @@
-"""One plotting style for the whole course: bar charts of logits and probabilities like the slides.
+"""One plotting style for the whole course: bar charts of logits and probabilities like
+the slides.
 
-Figures are plain ``matplotlib.figure.Figure`` objects (no pyplot state, so nothing leaks between
-cells or widget callbacks) that Jupyter shows as a PNG when a cell returns one. PNGs are rendered
-without timestamps or version stamps, so the same figure gives the same bytes.
+Figures are plain ``matplotlib.figure.Figure`` objects (no pyplot state, so nothing
+leaks between cells or widget callbacks) that Jupyter shows as a PNG when a cell returns
+one. PNGs are rendered without timestamps or version stamps, so the same figure gives
+the same bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,7 +16,16 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-PALETTE = ("#4285F4", "#EA4335", "#FBBC05", "#34A853", "#8E44AD", "#FF6D01", "#46BDC6", "#7F8C8D")
+PALETTE = (
+    "#4285F4",
+    "#EA4335",
+    "#FBBC05",
+    "#34A853",
+    "#8E44AD",
+    "#FF6D01",
+    "#46BDC6",
+    "#7F8C8D",
+)
 HIGHLIGHT, MUTED = "#1A73E8", "#B0B7C3"
 
 STYLE = {
@@ -31,7 +43,7 @@ STYLE = {
 
 
 class CourseFigure(Figure):
-    """A Figure that Jupyter displays as a PNG and that prints without a memory address."""
+    """A Figure that Jupyter shows as a PNG and that prints without a memory address."""
 
     def _repr_png_(self) -> bytes:
         return to_png(self)
@@ -41,8 +53,16 @@ class CourseFigure(Figure):
         return f"<CourseFigure {title!r}>" if title else "<CourseFigure>"
 
 
-def figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 3.2, title: str | None = None):
-    """A new course-styled figure and its axes (one Axes, or an array when ncols × nrows > 1)."""
+def figure(
+    ncols: int = 1,
+    nrows: int = 1,
+    width: float = 6.0,
+    height: float = 3.2,
+    title: str | None = None,
+):
+    """A new course-styled figure and its axes (one Axes, or an array when ncols × nrows
+    > 1).
+    """
     with matplotlib.rc_context(STYLE):
         fig = CourseFigure(figsize=(width, height), layout="constrained")
         FigureCanvasAgg(fig)
@@ -53,7 +73,9 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 3
 
 
 def to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes, free of metadata so identical figures give identical bytes."""
+    """The figure as PNG bytes, free of metadata so identical figures give identical
+    bytes.
+    """
     buffer = io.BytesIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
@@ -71,12 +93,16 @@ def bars(
     fmt: str | None = "{:.2f}",
     ylim: tuple[float, float] | None = None,
 ):
-    """Bars of one value per class, as on the slides; ``highlight`` marks the true label; ``fmt=None``
-    leaves the values unwritten (many narrow bars). Returns the bars."""
+    """Bars of one value per class, as on the slides; ``highlight`` marks the true
+    label; ``fmt=None`` leaves the values unwritten (many narrow bars). Returns bars.
+    """
     values = [float(v) for v in values]
     if len(values) != len(names):
         raise ValueError(f"values has {len(values)} entries but names has {len(names)}")
-    colors = [HIGHLIGHT if highlight is None or i == highlight else MUTED for i in range(len(values))]
+    colors = [
+        HIGHLIGHT if highlight is None or i == highlight else MUTED
+        for i in range(len(values))
+    ]
     drawn = ax.bar(range(len(values)), values, color=colors, edgecolor="white")
     ax.set_xticks(range(len(values)), names)
     ax.set_ylabel(ylabel)
@@ -86,13 +112,21 @@ def bars(
     if ylim:
         ax.set_ylim(*ylim)
     for bar, value in zip(drawn, values if fmt else []):
-        ax.annotate(fmt.format(value), (bar.get_x() + bar.get_width() / 2, value),
-                    xytext=(0, 3 if value >= 0 else -12), textcoords="offset points", ha="center", fontsize=9)
+        ax.annotate(
+            fmt.format(value),
+            (bar.get_x() + bar.get_width() / 2, value),
+            xytext=(0, 3 if value >= 0 else -12),
+            textcoords="offset points",
+            ha="center",
+            fontsize=9,
+        )
     return drawn
 
 
 def update_bars(drawn, values: Sequence[float], fmt: str | None = "{:.2f}") -> None:
-    """Move existing bars (and their value labels, if any) to new heights: cheap enough for a widget callback."""
+    """Move existing bars (and their value labels, if any) to new heights: cheap enough
+    for a widget callback.
+    """
     values = [float(v) for v in values]
     for bar, value in zip(drawn, values):
         bar.set_height(value)
@@ -104,11 +138,25 @@ def update_bars(drawn, values: Sequence[float], fmt: str | None = "{:.2f}") -> N
         text.set_position((0, 3 if value >= 0 else -12))
 
 
-def heatmap(ax, matrix, row_names: Sequence[str], col_names: Sequence[str], *, xlabel: str, ylabel: str,
-            title: str | None = None, fmt: str = "{:.2f}", annotate: bool = True, vmax: float | None = None):
-    """A matrix as a heat map with its values written in (the slides' 4 × 4 dark-knowledge matrix).
+def heatmap(
+    ax,
+    matrix,
+    row_names: Sequence[str],
+    col_names: Sequence[str],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    fmt: str = "{:.2f}",
+    annotate: bool = True,
+    vmax: float | None = None,
+):
+    """A matrix as a heat map with its values written in (the slides' 4 × 4
+    dark-knowledge matrix).
 
-    Colours span the matrix's own range unless ``vmax`` caps them (to show small off-diagonal values)."""
+    Colours span the matrix's own range unless ``vmax`` caps them (to show small
+    off-diagonal values).
+    """
     values = [[float(v) for v in row] for row in matrix]
     image = ax.imshow(values, cmap="Blues", vmax=vmax)
     ax.set_xticks(range(len(col_names)), col_names)
@@ -121,19 +169,39 @@ def heatmap(ax, matrix, row_names: Sequence[str], col_names: Sequence[str], *, x
         low, high = image.get_clim()
         for i, row in enumerate(values):
             for j, v in enumerate(row):
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
-                        color="white" if v > low + 0.6 * (high - low) else "black")
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(v),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v > low + 0.6 * (high - low) else "black",
+                )
     return image
 
 
-def seed_points(ax, groups: dict, *, ylabel: str, title: str | None = None, scale: float = 100.0):
-    """One column per group: a dot per seed and a bar at the mean, so the spread over seeds is visible."""
+def seed_points(
+    ax, groups: dict, *, ylabel: str, title: str | None = None, scale: float = 100.0
+):
+    """One column per group: a dot per seed and a bar at the mean, so the spread over
+    seeds is visible.
+    """
     for i, (name, values) in enumerate(groups.items()):
         values = [scale * float(v) for v in values]
         mean = sum(values) / len(values)
         ax.bar(i, mean, color=PALETTE[i % len(PALETTE)], alpha=0.35, width=0.6)
-        ax.scatter([i] * len(values), values, color=PALETTE[i % len(PALETTE)], zorder=3, s=18)
-        ax.annotate(f"{mean:.1f}", (i, mean), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=9)
+        ax.scatter(
+            [i] * len(values), values, color=PALETTE[i % len(PALETTE)], zorder=3, s=18
+        )
+        ax.annotate(
+            f"{mean:.1f}",
+            (i, mean),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            fontsize=9,
+        )
     ax.set_xticks(range(len(groups)), list(groups))
     ax.set_ylabel(ylabel)
     if title:

@@ -1,11 +1,13 @@
 """Negative sampling for extreme classification (lecture section 03).
 
-With L labels the full softmax needs all B × L scores. Sampled softmax contrasts the positive label with
-a few *negative* labels instead (slides "Negative sampling" → "Finding hard-negatives"). Here: how to
-choose the negatives (in-batch, uniform, exact hard, hardest within a uniform pool), how to drop
-accidental hits, and the sampled loss with the logQ correction (Bengio & Senécal 2008; Yi et al. 2019,
+With L labels the full softmax needs all B × L scores. Sampled softmax contrasts the
+positive label with a few *negative* labels instead (slides "Negative sampling" →
+"Finding hard-negatives"). Here: how to choose the negatives (in-batch, uniform, exact
+hard, hardest within a uniform pool), how to drop accidental hits, and the sampled loss
+with the logQ correction (Bengio & Senécal 2008; Yi et al. 2019,
 "Sampling-bias-corrected neural modeling").
 """
+
 from __future__ import annotations
 
 import time
@@ -15,19 +17,26 @@ import torch
 
 from . import _validate as check
 
-# Adagrad's sparse update warns once per process that PyTorch skips sparse invariant checks: noise for learners.
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+# Adagrad's sparse update warns once per process that PyTorch skips sparse invariant
+# checks: noise for learners.
+warnings.filterwarnings(
+    "ignore", message="Sparse invariant checks are implicitly disabled"
+)
 
 
 def _check_k(k: int, available: int, name: str = "k") -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"{name} must be a positive integer, got {k!r}")
     if k > available:
-        raise ValueError(f"{name}={k} is more negatives than the {available} labels available")
+        raise ValueError(
+            f"{name}={k} is more negatives than the {available} labels available"
+        )
     return k
 
 
-def uniform_negatives(batch_size: int, k: int, num_labels: int, generator: torch.Generator) -> torch.Tensor:
+def uniform_negatives(
+    batch_size: int, k: int, num_labels: int, generator: torch.Generator
+) -> torch.Tensor:
     """k labels drawn uniformly without replacement, shared by the batch: shape (k,).
 
     Slide "Solution #2": easy, not biased towards any label, but mostly uninformative.
@@ -35,33 +44,43 @@ def uniform_negatives(batch_size: int, k: int, num_labels: int, generator: torch
     _check_k(k, num_labels)
     if 4 * k > num_labels:
         return torch.randperm(num_labels, generator=generator)[:k]
-    # k ≪ L: a randperm of all L labels would cost O(L) per step. Draw with replacement and keep the first
-    # k distinct labels in draw order: a uniform k-subset (sequential sampling without replacement).
+    # k ≪ L: a randperm of all L labels would cost O(L) per step. Draw with replacement
+    # and keep the first k distinct labels in draw order: a uniform k-subset (sequential
+    # sampling without replacement).
     drawn = torch.empty(0, dtype=torch.long)
     while True:
-        drawn = torch.cat([drawn, torch.randint(num_labels, (2 * k + 16,), generator=generator)])
+        drawn = torch.cat(
+            [drawn, torch.randint(num_labels, (2 * k + 16,), generator=generator)]
+        )
         distinct, inverse = torch.unique(drawn, return_inverse=True)
         if len(distinct) >= k:
-            first = torch.full((len(distinct),), len(drawn), dtype=torch.long).scatter_reduce(
-                0, inverse, torch.arange(len(drawn)), reduce="amin")
+            first = torch.full(
+                (len(distinct),), len(drawn), dtype=torch.long
+            ).scatter_reduce(0, inverse, torch.arange(len(drawn)), reduce="amin")
             return drawn[first.sort().values[:k]]
 
 
 def in_batch_negatives(labels: torch.Tensor) -> torch.Tensor:
-    """The batch's own positives as everyone's negatives: shape (B,), with Q(label) ∝ label frequency.
+    """The batch's own positives as everyone's negatives: shape (B,), with Q(label) ∝
+    label frequency.
 
-    Slide "Solution #1": free (their embeddings are computed anyway) but frequent labels appear as
-    negatives far more often, so they are over-penalised unless logQ-corrected.
+    Slide "Solution #1": free (their embeddings are computed anyway) but frequent labels
+    appear as negatives far more often, so they are over-penalised unless
+    logQ-corrected.
     """
     if labels.dim() != 1 or labels.numel() == 0:
-        raise ValueError(f"labels must be a non-empty 1-d tensor, got shape {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must be a non-empty 1-d tensor, got shape {tuple(labels.shape)}"
+        )
     return labels
 
 
 def hard_negatives(scores: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Exact hard negatives: the k highest-scoring wrong labels over *all* L labels, shape (B, k).
+    """Exact hard negatives: the k highest-scoring wrong labels over *all* L labels,
+    shape (B, k).
 
-    Slide "Solution #3": maximally informative, but needs every score, which is what sampling avoids.
+    Slide "Solution #3": maximally informative, but needs every score, which is what
+    sampling avoids.
     """
     check.labels(labels, scores, scores_name="scores")
     _check_k(k, scores.shape[-1] - 1)
@@ -69,15 +88,21 @@ def hard_negatives(scores: torch.Tensor, labels: torch.Tensor, k: int) -> torch.
     return masked.topk(k, dim=-1).indices
 
 
-def mined_negatives(scores_pool: torch.Tensor, pool: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Stochastic negative mining: the k hardest labels within a uniform ``pool`` of m labels, shape (B, k).
+def mined_negatives(
+    scores_pool: torch.Tensor, pool: torch.Tensor, labels: torch.Tensor, k: int
+) -> torch.Tensor:
+    """Stochastic negative mining: the k hardest labels within a uniform ``pool`` of m
+    labels, shape (B, k).
 
-    Slide "Finding hard-negatives": approximate the hardest labels by the hardest within a large
-    uniformly sampled batch. ``scores_pool`` (B, m) are the scores of the ``pool`` labels; a pool label
-    equal to the row's positive is never picked.
+    Slide "Finding hard-negatives": approximate the hardest labels by the hardest within
+    a large uniformly sampled batch. ``scores_pool`` (B, m) are the scores of the
+    ``pool`` labels; a pool label equal to the row's positive is never picked.
     """
     if scores_pool.shape[-1] != len(pool):
-        raise ValueError(f"scores_pool has {scores_pool.shape[-1]} columns but pool has {len(pool)} labels")
+        raise ValueError(
+            f"scores_pool has {scores_pool.shape[-1]} columns but pool has {len(pool)} "
+            "labels"
+        )
     _check_k(k, len(pool) - 1)
     hits = pool.unsqueeze(0) == labels.unsqueeze(1)
     masked = scores_pool.detach().masked_fill(hits, float("-inf"))
@@ -94,18 +119,29 @@ def sampled_softmax_loss(
 ) -> torch.Tensor:
     """Softmax CE of the positive against the sampled negatives only:
 
-        −s_y + log( exp(s_y) + Σ_{j ∈ negatives} exp(s_j) ),  with s ← s − log Q(label) under the logQ correction.
+        −s_y + log( exp(s_y) + Σ_{j ∈ negatives} exp(s_j) ),  with s ← s − log Q(label)
+        under the logQ correction.
 
-    ``positive_scores`` (B,), ``negative_scores`` (B, k) (or (k,) shared, broadcast). ``accidental_hits``
-    (B, k) marks negatives that are the row's positive: they are removed (score −inf). ``log_q_*`` are the
-    log sampling probabilities of the labels, subtracted from their scores (Yi et al. 2019).
+    ``positive_scores`` (B,), ``negative_scores`` (B, k) (or (k,) shared, broadcast).
+    ``accidental_hits`` (B, k) marks negatives that are the row's positive: they are
+    removed (score −inf). ``log_q_*`` are the log sampling probabilities of the labels,
+    subtracted from their scores (Yi et al. 2019).
     """
     check.reduction(reduction)
     if positive_scores.dim() != 1:
-        raise ValueError(f"positive_scores must have shape (B,), got {tuple(positive_scores.shape)}")
-    negatives = negative_scores.expand(len(positive_scores), -1) if negative_scores.dim() == 1 else negative_scores
+        raise ValueError(
+            f"positive_scores must have shape (B,), got {tuple(positive_scores.shape)}"
+        )
+    negatives = (
+        negative_scores.expand(len(positive_scores), -1)
+        if negative_scores.dim() == 1
+        else negative_scores
+    )
     if negatives.shape[0] != len(positive_scores):
-        raise ValueError(f"negative_scores has {negatives.shape[0]} rows but positive_scores has {len(positive_scores)}")
+        raise ValueError(
+            f"negative_scores has {negatives.shape[0]} rows but positive_scores has "
+            f"{len(positive_scores)}"
+        )
     positives = positive_scores
     if log_q_positive is not None:
         positives = positives - log_q_positive
@@ -120,14 +156,25 @@ def sampled_softmax_loss(
     return per_example.sum() if reduction == "sum" else per_example
 
 
-STRATEGIES = ("full softmax", "in-batch", "in-batch + logQ", "uniform", "exact hard", "mined (hardest in pool)")
+STRATEGIES = (
+    "full softmax",
+    "in-batch",
+    "in-batch + logQ",
+    "uniform",
+    "exact hard",
+    "mined (hardest in pool)",
+)
 
 
 class Retriever(torch.nn.Module):
-    """Query tower + label table: score(x, l) = ⟨W x, e_l⟩. The table is an ``nn.Embedding`` with sparse
-    gradients, so a sampled step touches only the rows it uses and its cost does not grow with L."""
+    """Query tower + label table: score(x, l) = ⟨W x, e_l⟩. The table is an
+    ``nn.Embedding`` with sparse gradients, so a sampled step touches only the rows it
+    uses and its cost does not grow with L.
+    """
 
-    def __init__(self, input_dim: int, embed_dim: int, num_labels: int, init_seed: int = 0):
+    def __init__(
+        self, input_dim: int, embed_dim: int, num_labels: int, init_seed: int = 0
+    ):
         super().__init__()
         g = torch.Generator().manual_seed(init_seed)
         self.query = torch.nn.Linear(input_dim, embed_dim, bias=False)
@@ -144,14 +191,31 @@ class Retriever(torch.nn.Module):
         return queries @ self.labels.weight.T
 
     def scores(self, queries: torch.Tensor, label_ids: torch.Tensor) -> torch.Tensor:
-        """Scores of chosen labels: ``label_ids`` (k,) shared → (B, k); (B, k) per row → (B, k)."""
+        """Scores of chosen labels: ``label_ids`` (k,) shared → (B, k); (B, k) per row →
+        (B, k).
+        """
         table = self.labels(label_ids)
-        return queries @ table.T if label_ids.dim() == 1 else torch.einsum("bd,bkd->bk", queries, table)
+        return (
+            queries @ table.T
+            if label_ids.dim() == 1
+            else torch.einsum("bd,bkd->bk", queries, table)
+        )
 
 
-def strategy_loss(strategy: str, model: Retriever, queries: torch.Tensor, labels: torch.Tensor, *, k: int,
-                  generator: torch.Generator, log_prior: torch.Tensor | None = None, pool_size: int = 0) -> torch.Tensor:
-    """The training loss of one step under a negative-sampling ``strategy`` (one of ``STRATEGIES``)."""
+def strategy_loss(
+    strategy: str,
+    model: Retriever,
+    queries: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    k: int,
+    generator: torch.Generator,
+    log_prior: torch.Tensor | None = None,
+    pool_size: int = 0,
+) -> torch.Tensor:
+    """The training loss of one step under a negative-sampling ``strategy`` (one of
+    ``STRATEGIES``).
+    """
     L = model.labels.num_embeddings
     positives = (queries * model.labels(labels)).sum(-1)
     if strategy == "full softmax":
@@ -159,24 +223,39 @@ def strategy_loss(strategy: str, model: Retriever, queries: torch.Tensor, labels
     if strategy in ("in-batch", "in-batch + logQ"):
         negatives = in_batch_negatives(labels)
         scores = model.scores(queries, negatives)
-        hits = labels.unsqueeze(1) == negatives.unsqueeze(0)  # the diagonal and repeated labels
+        # the diagonal and repeated labels
+        hits = labels.unsqueeze(1) == negatives.unsqueeze(0)
         log_q = log_prior[negatives] if strategy == "in-batch + logQ" else None
-        return sampled_softmax_loss(positives, scores, hits, log_prior[labels] if log_q is not None else None, log_q)
+        return sampled_softmax_loss(
+            positives,
+            scores,
+            hits,
+            log_prior[labels] if log_q is not None else None,
+            log_q,
+        )
     if strategy == "uniform":
         negatives = uniform_negatives(len(labels), k, L, generator)
-        return sampled_softmax_loss(positives, model.scores(queries, negatives), labels.unsqueeze(1) == negatives)
+        return sampled_softmax_loss(
+            positives,
+            model.scores(queries, negatives),
+            labels.unsqueeze(1) == negatives,
+        )
     if strategy == "exact hard":
         negatives = hard_negatives(model.all_scores(queries), labels, k)
         return sampled_softmax_loss(positives, model.scores(queries, negatives))
     if strategy == "mined (hardest in pool)":
-        pool = uniform_negatives(len(labels), _check_k(pool_size, L, "pool_size"), L, generator)
+        pool = uniform_negatives(
+            len(labels), _check_k(pool_size, L, "pool_size"), L, generator
+        )
         negatives = mined_negatives(model.scores(queries, pool), pool, labels, k)
         return sampled_softmax_loss(positives, model.scores(queries, negatives))
     raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
 
 
 def head_labels(label_prior: torch.Tensor, mass: float = 0.5) -> torch.Tensor:
-    """Boolean mask of the *head*: the most frequent labels that together carry ``mass`` of the examples."""
+    """Boolean mask of the *head*: the most frequent labels that together carry ``mass``
+    of the examples.
+    """
     mass = check.unit_interval(mass, "mass")
     order = label_prior.argsort(descending=True)
     in_head = label_prior[order].cumsum(0) - label_prior[order] < mass
@@ -185,25 +264,48 @@ def head_labels(label_prior: torch.Tensor, mass: float = 0.5) -> torch.Tensor:
     return mask
 
 
-def recall_at_1(model: Retriever, inputs: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """Per example, 1.0 if the top-scoring label over all L labels is the true one (scored in chunks)."""
+def recall_at_1(
+    model: Retriever, inputs: torch.Tensor, labels: torch.Tensor, chunk: int = 4096
+) -> torch.Tensor:
+    """Per example, 1.0 if the top-scoring label over all L labels is the true one
+    (scored in chunks).
+    """
     with torch.no_grad():
-        hits = [model.all_scores(model(x)).argmax(-1) == y for x, y in zip(inputs.split(chunk), labels.split(chunk))]
+        hits = [
+            model.all_scores(model(x)).argmax(-1) == y
+            for x, y in zip(inputs.split(chunk), labels.split(chunk))
+        ]
     return torch.cat(hits).double()
 
 
-def step_time(num_labels: int, strategy: str, *, dim: int = 64, batch_size: int = 256, k: int = 1024,
-              repeats: int = 3, seed: int = 0) -> float:
-    """Median seconds of one training step (forward, backward, Adagrad update) of a Retriever with
-    ``num_labels`` labels under ``strategy`` ("full softmax" or "uniform"), on random data."""
+def step_time(
+    num_labels: int,
+    strategy: str,
+    *,
+    dim: int = 64,
+    batch_size: int = 256,
+    k: int = 1024,
+    repeats: int = 3,
+    seed: int = 0,
+) -> float:
+    """Median seconds of one training step (forward, backward, Adagrad update) of a
+    Retriever with
+    ``num_labels`` labels under ``strategy`` ("full softmax" or "uniform"), on random
+    data.
+    """
     g = torch.Generator().manual_seed(seed)
     model = Retriever(dim, dim, num_labels, init_seed=seed)
     optimiser = torch.optim.Adagrad(model.parameters(), lr=0.1)
-    x, y = torch.randn(batch_size, dim, generator=g), torch.randint(0, num_labels, (batch_size,), generator=g)
+    x, y = (
+        torch.randn(batch_size, dim, generator=g),
+        torch.randint(0, num_labels, (batch_size,), generator=g),
+    )
     times = []
     for _ in range(repeats + 1):  # the first step warms up
         start = time.perf_counter()
-        loss = strategy_loss(strategy, model, model(x), y, k=min(k, num_labels - 1), generator=g)
+        loss = strategy_loss(
+            strategy, model, model(x), y, k=min(k, num_labels - 1), generator=g
+        )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

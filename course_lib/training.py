@@ -1,9 +1,10 @@
 """The course's one model family and one training loop.
 
-Randomness has three separate sources, each with its own seed, so each can be switched on alone
-(slide "Churn from model training"): ``init_seed`` (the weights), ``data_seed`` (the order of the
-mini-batches) and ``dropout_seed`` (the dropout masks).
+Randomness has three separate sources, each with its own seed, so each can be switched
+on alone (slide "Churn from model training"): ``init_seed`` (the weights), ``data_seed``
+(the order of the mini-batches) and ``dropout_seed`` (the dropout masks).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,19 +17,26 @@ Targets = torch.Tensor | dict[str, torch.Tensor]
 
 
 class MLP(nn.Module):
-    """A multi-layer perceptron: Linear → ReLU → (dropout) … → Linear, initialised from ``init_seed``.
+    """A multi-layer perceptron: Linear → ReLU → (dropout) … → Linear, initialised from
+    ``init_seed``.
 
-    Weights and biases are uniform in ±1/√fan_in (PyTorch's default for Linear), drawn from a generator
-    of their own. Dropout masks come from ``dropout_generator`` when it is set (the training loop sets it).
+    Weights and biases are uniform in ±1/√fan_in (PyTorch's default for Linear), drawn
+    from a generator of their own. Dropout masks come from ``dropout_generator`` when it
+    is set (the training loop sets it).
     """
 
     def __init__(self, sizes: Sequence[int], dropout: float = 0.0, init_seed: int = 0):
         super().__init__()
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-            raise ValueError(f"sizes must list at least an input and an output size, all >= 1, got {list(sizes)}")
+            raise ValueError(
+                "sizes must list at least an input and an output size, all >= 1, got "
+                f"{list(sizes)}"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])
+        )
         self.dropout = dropout
         self.dropout_generator: torch.Generator | None = None
         g = torch.Generator().manual_seed(init_seed)
@@ -39,37 +47,52 @@ class MLP(nn.Module):
                 layer.bias.uniform_(-bound, bound, generator=g)
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer's activations (the "embedding" that hint-based distillation matches)."""
+        """The last hidden layer's activations (the "embedding" that hint-based
+        distillation matches).
+        """
         for layer in self.layers[:-1]:
             x = torch.relu(layer(x))
             if self.training and self.dropout > 0:
-                keep = torch.empty_like(x).bernoulli_(1 - self.dropout, generator=self.dropout_generator)
+                keep = torch.empty_like(x).bernoulli_(
+                    1 - self.dropout, generator=self.dropout_generator
+                )
                 x = x * keep / (1 - self.dropout)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.last_hidden = self.hidden(x)  # kept for losses that match representations (hints, relations)
+        # kept for losses that match representations (hints, relations)
+        self.last_hidden = self.hidden(x)
         return self.layers[-1](self.last_hidden)
 
 
 class EnsembleMLP(nn.Module):
-    """K MLPs of one architecture trained at once: layer weights stacked as (K, in, out), batched matmuls.
+    """K MLPs of one architecture trained at once: layer weights stacked as (K, in,
+    out), batched matmuls.
 
-    Member k starts from exactly the weights of ``MLP(sizes, dropout, init_seed=init_seeds[k])`` and draws
-    its dropout masks from its own generator, so training the ensemble with per-member data and dropout
-    seeds gives (up to float rounding) the K models a Python loop over seeds would give, several times faster.
+    Member k starts from exactly the weights of ``MLP(sizes, dropout,
+    init_seed=init_seeds[k])`` and draws its dropout masks from its own generator, so
+    training the ensemble with per-member data and dropout seeds gives (up to float
+    rounding) the K models a Python loop over seeds would give, several times faster.
     Inputs are (K, B, in), or (B, in) shared by every member; outputs are (K, B, out).
     """
 
-    def __init__(self, sizes: Sequence[int], init_seeds: Sequence[int], dropout: float = 0.0):
+    def __init__(
+        self, sizes: Sequence[int], init_seeds: Sequence[int], dropout: float = 0.0
+    ):
         super().__init__()
         if len(init_seeds) < 1:
             raise ValueError("init_seeds must give one seed per member (at least one)")
         singles = [MLP(sizes, dropout=dropout, init_seed=seed) for seed in init_seeds]
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.stack([m.layers[i].weight.detach().T for m in singles])) for i in range(len(sizes) - 1))
+            nn.Parameter(torch.stack([m.layers[i].weight.detach().T for m in singles]))
+            for i in range(len(sizes) - 1)
+        )
         self.biases = nn.ParameterList(
-            nn.Parameter(torch.stack([m.layers[i].bias.detach()[None] for m in singles])) for i in range(len(sizes) - 1))
+            nn.Parameter(
+                torch.stack([m.layers[i].bias.detach()[None] for m in singles])
+            )
+            for i in range(len(sizes) - 1)
+        )
         self.sizes, self.dropout, self.members = list(sizes), dropout, len(init_seeds)
         self.dropout_generators: list[torch.Generator] | None = None
 
@@ -80,8 +103,12 @@ class EnsembleMLP(nn.Module):
             x = torch.relu(torch.baddbmm(b, x, w))
             if self.training and self.dropout > 0:
                 gens = self.dropout_generators or [None] * self.members
-                keep = torch.stack([torch.empty_like(x[k]).bernoulli_(1 - self.dropout, generator=g)
-                                    for k, g in enumerate(gens)])
+                keep = torch.stack(
+                    [
+                        torch.empty_like(x[k]).bernoulli_(1 - self.dropout, generator=g)
+                        for k, g in enumerate(gens)
+                    ]
+                )
                 x = x * keep / (1 - self.dropout)
         return x
 
@@ -102,7 +129,9 @@ class EnsembleMLP(nn.Module):
 def _per_member(seed: int | Sequence[int], members: int, name: str) -> list[int]:
     seeds = [seed] * members if isinstance(seed, int) else list(seed)
     if len(seeds) != members:
-        raise ValueError(f"{name} must be one seed or one per member ({members}), got {len(seeds)}")
+        raise ValueError(
+            f"{name} must be one seed or one per member ({members}), got {len(seeds)}"
+        )
     return seeds
 
 
@@ -122,43 +151,63 @@ def train(
     optimiser: type[torch.optim.Optimizer] = torch.optim.Adam,
     on_epoch: Callable[[int], None] | None = None,
 ) -> list[float]:
-    """Train ``model`` with Adam on mini-batches of (inputs, targets); return the mean loss of each epoch.
+    """Train ``model`` with Adam on mini-batches of (inputs, targets); return the mean
+    loss of each epoch.
 
-    ``targets`` is a tensor or a dict of tensors indexed like ``inputs`` (labels, teacher logits, …);
-    ``loss_fn(logits, batch_targets)`` sees the matching rows. ``optimiser`` is Adam unless a model needs
-    another (Adagrad takes the sparse gradients of a large label-embedding table). The model is left in
-    eval mode. ``on_epoch(epoch)``, if given, is called after each epoch (to record how training evolves).
+    ``targets`` is a tensor or a dict of tensors indexed like ``inputs`` (labels,
+    teacher logits, …); ``loss_fn(logits, batch_targets)`` sees the matching rows.
+    ``optimiser`` is Adam unless a model needs another (Adagrad takes the sparse
+    gradients of a large label-embedding table). The model is left in eval mode.
+    ``on_epoch(epoch)``, if given, is called after each epoch (to record how training
+    evolves).
 
-    For an ``EnsembleMLP`` of K members, ``data_seed`` and ``dropout_seed`` may give one seed per member:
-    each member draws its own batch order, batches are (K, b) and ``loss_fn`` sees (K, b, C) logits; its
-    mean is scaled by K so that each member gets the gradient of its own mean loss.
+    For an ``EnsembleMLP`` of K members, ``data_seed`` and ``dropout_seed`` may give one
+    seed per member: each member draws its own batch order, batches are (K, b) and
+    ``loss_fn`` sees (K, b, C) logits; its mean is scaled by K so that each member gets
+    the gradient of its own mean loss.
     """
     if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+        raise ValueError(
+            f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}"
+        )
     n = len(inputs)
     if n == 0:
         raise ValueError("inputs is empty: nothing to train on")
-    for name, t in (targets.items() if isinstance(targets, dict) else [("targets", targets)]):
+    for name, t in (
+        targets.items() if isinstance(targets, dict) else [("targets", targets)]
+    ):
         if len(t) != n:
             raise ValueError(f"{name} has {len(t)} rows but inputs has {n}")
     members = getattr(model, "members", 0)
     if members:
-        order_gs = [torch.Generator().manual_seed(s) for s in _per_member(data_seed, members, "data_seed")]
-        model.dropout_generators = [torch.Generator().manual_seed(s)
-                                    for s in _per_member(dropout_seed, members, "dropout_seed")]
+        order_gs = [
+            torch.Generator().manual_seed(s)
+            for s in _per_member(data_seed, members, "data_seed")
+        ]
+        model.dropout_generators = [
+            torch.Generator().manual_seed(s)
+            for s in _per_member(dropout_seed, members, "dropout_seed")
+        ]
     else:
         order_gs = [torch.Generator().manual_seed(data_seed)]
         if hasattr(model, "dropout_generator"):
             model.dropout_generator = torch.Generator().manual_seed(dropout_seed)
-    optimiser = optimiser(list(model.parameters()) + list(extra_params), lr=lr, weight_decay=weight_decay)
+    optimiser = optimiser(
+        list(model.parameters()) + list(extra_params), lr=lr, weight_decay=weight_decay
+    )
     history = []
     model.train()
     for _ in range(epochs):
         total = 0.0
-        orders = torch.stack([torch.randperm(n, generator=g) for g in order_gs])  # (K or 1, n)
+        # (K or 1, n)
+        orders = torch.stack([torch.randperm(n, generator=g) for g in order_gs])
         for batch in orders.split(batch_size, dim=1):
             batch = batch if members else batch[0]
-            batch_targets = {k: v[batch] for k, v in targets.items()} if isinstance(targets, dict) else targets[batch]
+            batch_targets = (
+                {k: v[batch] for k, v in targets.items()}
+                if isinstance(targets, dict)
+                else targets[batch]
+            )
             loss = loss_fn(model(inputs[batch]), batch_targets)
             optimiser.zero_grad(set_to_none=True)
             (loss * members if members else loss).backward()
@@ -181,7 +230,10 @@ def predict(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of rows whose arg-max logit is the label."""
     if logits.shape[:-1] != labels.shape:
-        raise ValueError(f"labels has shape {tuple(labels.shape)} but logits has shape {tuple(logits.shape)}")
+        raise ValueError(
+            f"labels has shape {tuple(labels.shape)} but logits has shape "
+            f"{tuple(logits.shape)}"
+        )
     return (logits.argmax(-1) == labels).double().mean().item()
 
 
@@ -189,11 +241,13 @@ SOURCES = ("all", "init", "data order", "dropout", "none")
 
 
 def member_seeds(source: str, members: int, seed: int = 0) -> dict[str, list[int]]:
-    """Per-member seeds that switch on one source of randomness alone (slide "Churn from model training").
+    """Per-member seeds that switch on one source of randomness alone (slide "Churn from
+    model training").
 
-    "init", "data order" or "dropout": only that seed differs between members; "all": every one differs;
-    "none": every member gets identical seeds (so, on a CPU, identical models). Returns the keyword
-    arguments ``init_seeds``, ``data_seed`` and ``dropout_seed`` for EnsembleMLP and train().
+    "init", "data order" or "dropout": only that seed differs between members; "all":
+    every one differs; "none": every member gets identical seeds (so, on a CPU,
+    identical models). Returns the keyword arguments ``init_seeds``, ``data_seed`` and
+    ``dropout_seed`` for EnsembleMLP and train().
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -202,21 +256,46 @@ def member_seeds(source: str, members: int, seed: int = 0) -> dict[str, list[int
     varied = [seed + 1000 * (k + 1) for k in range(members)]
     fixed = [seed] * members
     pick = lambda name: varied if source in ("all", name) else fixed  # noqa: E731
-    return {"init_seeds": pick("init"), "data_seed": [s + 1 for s in pick("data order")],
-            "dropout_seed": [s + 2 for s in pick("dropout")]}
+    return {
+        "init_seeds": pick("init"),
+        "data_seed": [s + 1 for s in pick("data order")],
+        "dropout_seed": [s + 2 for s in pick("dropout")],
+    }
 
 
-def fit_ensemble(sizes: Sequence[int], init_seeds: Sequence[int], inputs: torch.Tensor, targets: Targets,
-                 loss_fn: Callable[[torch.Tensor, Targets], torch.Tensor], *, epochs: int,
-                 data_seeds: Sequence[int] | None = None, dropout_seeds: Sequence[int] | None = None,
-                 dropout: float = 0.2, batch_size: int = 64, **train_kwargs) -> EnsembleMLP:
-    """An EnsembleMLP with one member per init seed, trained on the course's loop and left in eval mode.
+def fit_ensemble(
+    sizes: Sequence[int],
+    init_seeds: Sequence[int],
+    inputs: torch.Tensor,
+    targets: Targets,
+    loss_fn: Callable[[torch.Tensor, Targets], torch.Tensor],
+    *,
+    epochs: int,
+    data_seeds: Sequence[int] | None = None,
+    dropout_seeds: Sequence[int] | None = None,
+    dropout: float = 0.2,
+    batch_size: int = 64,
+    **train_kwargs,
+) -> EnsembleMLP:
+    """An EnsembleMLP with one member per init seed, trained on the course's loop and
+    left in eval mode.
 
     Data-order and dropout seeds default to init seed + 1 and + 2 per member.
     """
     model = EnsembleMLP(sizes, list(init_seeds), dropout=dropout)
-    train(model, inputs, targets, loss_fn, epochs=epochs, batch_size=batch_size,
-          data_seed=list(data_seeds) if data_seeds is not None else [s + 1 for s in init_seeds],
-          dropout_seed=list(dropout_seeds) if dropout_seeds is not None else [s + 2 for s in init_seeds],
-          **train_kwargs)
+    train(
+        model,
+        inputs,
+        targets,
+        loss_fn,
+        epochs=epochs,
+        batch_size=batch_size,
+        data_seed=list(data_seeds)
+        if data_seeds is not None
+        else [s + 1 for s in init_seeds],
+        dropout_seed=list(dropout_seeds)
+        if dropout_seeds is not None
+        else [s + 2 for s in init_seeds],
+        **train_kwargs,
+    )
     return model

@@ -1,4 +1,7 @@
-"""Where the notebooks are: every test discovers them by globbing notebooks/, so a new notebook is covered."""
+"""Where the notebooks are: every test discovers them by globbing notebooks/, so a new
+notebook is covered.
+"""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
 """course_lib.churn: the slide's definition, the pairwise matrix, and bad inputs."""
+
 import pytest
 import torch
 
@@ -33,14 +34,20 @@ def test_pairwise_churn_matrix():
     torch.testing.assert_close(pairwise_churn(list(preds)), matrix)
 
 
-@pytest.mark.parametrize("call,argument", [
-    (lambda: churn(torch.tensor([0, 1]), torch.tensor([0, 1, 2])), "preds_a"),
-    (lambda: churn(torch.tensor([0.0, 1.0]), torch.tensor([0, 1])), "preds_a"),
-    (lambda: churn(torch.tensor([0, 1]), torch.tensor([], dtype=torch.long)), "preds_b"),
-    (lambda: pairwise_churn([]), "preds"),
-    (lambda: pairwise_churn(torch.tensor([0, 1, 2])), "preds"),
-    (lambda: pairwise_churn([torch.tensor([0, 1]), torch.tensor([0])]), "preds"),
-])
+@pytest.mark.parametrize(
+    "call,argument",
+    [
+        (lambda: churn(torch.tensor([0, 1]), torch.tensor([0, 1, 2])), "preds_a"),
+        (lambda: churn(torch.tensor([0.0, 1.0]), torch.tensor([0, 1])), "preds_a"),
+        (
+            lambda: churn(torch.tensor([0, 1]), torch.tensor([], dtype=torch.long)),
+            "preds_b",
+        ),
+        (lambda: pairwise_churn([]), "preds"),
+        (lambda: pairwise_churn(torch.tensor([0, 1, 2])), "preds"),
+        (lambda: pairwise_churn([torch.tensor([0, 1]), torch.tensor([0])]), "preds"),
+    ],
+)
 def test_bad_inputs(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
@@ -53,11 +60,19 @@ def test_decomposition_and_bounds_on_the_slide_example():
     from course_lib.churn import churn_bounds, churn_decomposition
 
     parts = churn_decomposition(a, b, labels)
-    assert parts["only_a_wrong"] == pytest.approx(0.3) and parts["only_b_wrong"] == pytest.approx(0.4)
+    assert parts["only_a_wrong"] == pytest.approx(0.3) and parts[
+        "only_b_wrong"
+    ] == pytest.approx(0.4)
     assert parts["both_wrong"] == pytest.approx(0.1)
-    assert parts["churn"] == pytest.approx(parts["only_a_wrong"] + parts["only_b_wrong"] + parts["both_wrong"])
+    assert parts["churn"] == pytest.approx(
+        parts["only_a_wrong"] + parts["only_b_wrong"] + parts["both_wrong"]
+    )
     low, high = churn_bounds(a, b, labels)
-    assert low <= parts["churn"] <= high and low == pytest.approx(0.1) and high == pytest.approx(0.9)
+    assert (
+        low <= parts["churn"] <= high
+        and low == pytest.approx(0.1)
+        and high == pytest.approx(0.9)
+    )
 
 
 def test_bounds_hold_for_random_predictions():
@@ -76,7 +91,10 @@ def test_churn_by_bucket():
     a = torch.tensor([0, 1, 0, 0, 0, 0])
     b = torch.tensor([1, 0, 0, 0, 0, 0])
     margins = torch.tensor([0.1, 0.2, 5.0, 6.0, 7.0, 8.0])
-    torch.testing.assert_close(churn_by_bucket(a, b, margins, buckets=3), torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        churn_by_bucket(a, b, margins, buckets=3),
+        torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
+    )
     with pytest.raises(ValueError, match="buckets"):
         churn_by_bucket(a, b, margins, buckets=0)
     with pytest.raises(ValueError, match="scores"):

@@ -1,4 +1,5 @@
 """course_lib.claims: recording, bars, the JSON of COURSE.md, and failing loudly."""
+
 import json
 
 import pytest
@@ -14,10 +15,26 @@ def test_record_and_write_json(tmp_path):
     out = tmp_path / "sub" / "claims.json"
     assert claims.finish(out) is claims
     data = json.loads(out.read_text())
-    assert data == {"notebook": "05_churn", "seed": 3, "profile": "quick",
-                    "cpu": torch.backends.cpu.get_cpu_capability(), "claims": [
-        {"claim": "churn exceeds the std of accuracy", "measured": 11.8, "bar": ">= 5", "passed": True},
-        {"claim": "CE equals KL", "measured": 1e-12, "bar": "<= 1e-09", "passed": True}]}
+    assert data == {
+        "notebook": "05_churn",
+        "seed": 3,
+        "profile": "quick",
+        "cpu": torch.backends.cpu.get_cpu_capability(),
+        "claims": [
+            {
+                "claim": "churn exceeds the std of accuracy",
+                "measured": 11.8,
+                "bar": ">= 5",
+                "passed": True,
+            },
+            {
+                "claim": "CE equals KL",
+                "measured": 1e-12,
+                "bar": "<= 1e-09",
+                "passed": True,
+            },
+        ],
+    }
     assert "✓" in repr(claims) and "<table>" in claims._repr_html_()
 
 

@@ -1,4 +1,7 @@
-"""course_lib.device: device choice, seeding and determinism switches (CPU here; GPU paths need a GPU)."""
+"""course_lib.device: device choice, seeding and determinism switches (CPU here; GPU
+paths need a GPU).
+"""
+
 import random
 import sys
 
@@ -31,7 +34,8 @@ def test_pick_device_order_prefers_cuda_then_xla(monkeypatch):
 
 def test_import_safe_without_torch_xla(monkeypatch):
     monkeypatch.setattr(device, "_XLA", None)
-    monkeypatch.setitem(sys.modules, "torch_xla", None)  # makes `import torch_xla` raise ImportError
+    # makes `import torch_xla` raise ImportError
+    monkeypatch.setitem(sys.modules, "torch_xla", None)
     assert "xla" not in device.available_devices()
     assert device.pick_device().type in ("cpu", "cuda", "mps")
 
@@ -46,9 +50,19 @@ def test_pick_device_rejects_unknown_or_absent():
 
 def test_seed_everything_repeats_every_generator():
     g1 = device.seed_everything(123)
-    first = (random.random(), np.random.rand(), torch.rand(3), torch.rand(2, generator=g1))
+    first = (
+        random.random(),
+        np.random.rand(),
+        torch.rand(3),
+        torch.rand(2, generator=g1),
+    )
     g2 = device.seed_everything(123)
-    second = (random.random(), np.random.rand(), torch.rand(3), torch.rand(2, generator=g2))
+    second = (
+        random.random(),
+        np.random.rand(),
+        torch.rand(3),
+        torch.rand(2, generator=g2),
+    )
     assert first[0] == second[0] and first[1] == second[1]
     assert torch.equal(first[2], second[2]) and torch.equal(first[3], second[3])
     device.seed_everything(124)
@@ -77,4 +91,6 @@ def test_environment_report_names_versions_and_device():
     report = device.environment_report()
     assert report["torch"] == torch.__version__
     assert report["device"] == str(device.pick_device())
-    assert report["CPU kernels (torch)"] == torch.backends.cpu.get_cpu_capability() != ""
+    assert (
+        report["CPU kernels (torch)"] == torch.backends.cpu.get_cpu_capability() != ""
+    )

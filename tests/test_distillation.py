@@ -1,4 +1,7 @@
-"""course_lib.distillation and experiments: targets, the T² gradient, dark knowledge, matching losses."""
+"""course_lib.distillation and experiments: targets, the T² gradient, dark knowledge,
+matching losses.
+"""
+
 import pytest
 import torch
 
@@ -6,7 +9,12 @@ from course_lib import distillation, experiments, plots
 
 
 def probs(seed, shape=(6, 5)):
-    return torch.softmax(torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64), -1)
+    return torch.softmax(
+        torch.randn(
+            *shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+        ),
+        -1,
+    )
 
 
 def test_mixture_target_endpoints_and_normalisation():
@@ -14,9 +22,14 @@ def test_mixture_target_endpoints_and_normalisation():
     one_hot = torch.nn.functional.one_hot(y, 5).double()
     torch.testing.assert_close(distillation.mixture_target(y, p_t, 0.0), one_hot)
     torch.testing.assert_close(distillation.mixture_target(y, p_t, 1.0), p_t)
-    torch.testing.assert_close(distillation.mixture_target(y, p_t, 0.3).sum(-1), torch.ones(6, dtype=torch.float64))
+    torch.testing.assert_close(
+        distillation.mixture_target(y, p_t, 0.3).sum(-1),
+        torch.ones(6, dtype=torch.float64),
+    )
     smooth = distillation.uniform_smoothing_target(y, 5, 0.5)
-    assert smooth[0, 1].item() == pytest.approx(0.1) and smooth[0, 0].item() == pytest.approx(0.6)
+    assert smooth[0, 1].item() == pytest.approx(0.1) and smooth[
+        0, 0
+    ].item() == pytest.approx(0.6)
     with pytest.raises(ValueError, match="alpha"):
         distillation.mixture_target(y, p_t, 2.0)
 
@@ -25,9 +38,13 @@ def test_mixture_target_endpoints_and_normalisation():
 def test_soft_gradient_norm_matches_the_closed_form(temperature):
     g = torch.Generator().manual_seed(1)
     s, t = torch.randn(2, 50, 7, generator=g, dtype=torch.float64)
-    closed = temperature * (torch.softmax(s / temperature, -1) - torch.softmax(t / temperature, -1))
+    closed = temperature * (
+        torch.softmax(s / temperature, -1) - torch.softmax(t / temperature, -1)
+    )
     expected = closed.norm(dim=-1).mean().item()
-    assert distillation.soft_gradient_norm(s, t, temperature) == pytest.approx(expected, rel=1e-9)
+    assert distillation.soft_gradient_norm(s, t, temperature) == pytest.approx(
+        expected, rel=1e-9
+    )
     unscaled = distillation.soft_gradient_norm(s, t, temperature, scaled=False)
     assert unscaled == pytest.approx(expected / temperature**2, rel=1e-9)
 
@@ -45,29 +62,52 @@ def test_prior_bias_shift_reaches_the_share():
     logits[:, 2] -= 10
     shifted = logits.clone()
     shifted[:, 2] += distillation.prior_bias_shift(logits, 2, share=0.25)
-    assert (shifted.argmax(-1) == 2).double().mean().item() == pytest.approx(0.25, abs=0.01)
+    assert (shifted.argmax(-1) == 2).double().mean().item() == pytest.approx(
+        0.25, abs=0.01
+    )
 
 
 def test_matching_losses():
     h = torch.rand(8, 16, generator=torch.Generator().manual_seed(4)) + 0.1
     sim = distillation.similarity_matrix(h)
     torch.testing.assert_close(sim.diagonal(), torch.ones(8))
-    assert distillation.relational_loss(h, 3 * h).item() == pytest.approx(0.0, abs=1e-12)  # scale-free
-    assert distillation.relational_loss(h, torch.rand(8, 40)).item() > 0  # widths may differ
+    # scale-free
+    assert distillation.relational_loss(h, 3 * h).item() == pytest.approx(
+        0.0, abs=1e-12
+    )
+    # widths may differ
+    assert distillation.relational_loss(h, torch.rand(8, 40)).item() > 0
     projection = torch.nn.Linear(16, 16)
     with torch.no_grad():
         projection.weight.copy_(torch.eye(16))
         projection.bias.zero_()
-    assert distillation.hint_loss(h, h, projection).item() == pytest.approx(0.0, abs=1e-10)
+    assert distillation.hint_loss(h, h, projection).item() == pytest.approx(
+        0.0, abs=1e-10
+    )
 
 
 def test_fit_paths_and_errors():
     g = torch.Generator().manual_seed(5)
     x, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
-    teacher_logits, teacher_hidden = torch.randn(40, 3, generator=g), torch.randn(40, 12, generator=g)
-    for kwargs in ({}, {"alpha": 0.5, "temperature": 2.0}, {"alpha": 0.5, "match": "hint"},
-                   {"alpha": 0.5, "match": "relation"}):
-        model = distillation.fit([6, 8, 3], x, y, teacher_logits, teacher_hidden=teacher_hidden, epochs=2, **kwargs)
+    teacher_logits, teacher_hidden = (
+        torch.randn(40, 3, generator=g),
+        torch.randn(40, 12, generator=g),
+    )
+    for kwargs in (
+        {},
+        {"alpha": 0.5, "temperature": 2.0},
+        {"alpha": 0.5, "match": "hint"},
+        {"alpha": 0.5, "match": "relation"},
+    ):
+        model = distillation.fit(
+            [6, 8, 3],
+            x,
+            y,
+            teacher_logits,
+            teacher_hidden=teacher_hidden,
+            epochs=2,
+            **kwargs,
+        )
         assert model(x).shape == (40, 3)
     pure = distillation.fit([6, 8, 3], x, None, teacher_logits, alpha=1.0, epochs=2)
     assert torch.isfinite(pure(x)).all()
@@ -82,7 +122,9 @@ def test_fit_paths_and_errors():
 
 
 def test_experiments_helpers(capsys):
-    results = experiments.over_seeds(lambda s: {"acc": 0.5 + 0.1 * s}, [0, 1, 2], desc="t")
+    results = experiments.over_seeds(
+        lambda s: {"acc": 0.5 + 0.1 * s}, [0, 1, 2], desc="t"
+    )
     assert [r["acc"] for r in results] == [0.5, 0.6, 0.7]
     mean, std = experiments.summary(results, "acc")
     assert mean == pytest.approx(0.6) and std == pytest.approx(0.1)
@@ -93,7 +135,15 @@ def test_experiments_helpers(capsys):
 
 def test_more_plots():
     fig, (a, b) = plots.figure(ncols=2)
-    plots.heatmap(a, [[1.0, 0.1], [0.2, 0.9]], ["a", "b"], ["a", "b"], xlabel="k", ylabel="c", vmax=0.5)
+    plots.heatmap(
+        a,
+        [[1.0, 0.1], [0.2, 0.9]],
+        ["a", "b"],
+        ["a", "b"],
+        xlabel="k",
+        ylabel="c",
+        vmax=0.5,
+    )
     plots.seed_points(b, {"x": [0.5, 0.6], "y": [0.7, 0.8]}, ylabel="%")
     drawn = plots.bars(a, [0.1, 0.2], ["a", "b"], ylabel="p", fmt=None)
     plots.update_bars(drawn, [0.3, 0.4], fmt=None)
@@ -104,9 +154,15 @@ def test_more_plots():
 def test_self_distill_generations():
     g = torch.Generator().manual_seed(6)
     x, y = torch.randn(30, 4, generator=g), torch.randint(0, 3, (30,), generator=g)
-    models = distillation.self_distill([4, 8, 3], x, y, 3, alpha=0.5, temperature=2.0, epochs=2, seed=0)
+    models = distillation.self_distill(
+        [4, 8, 3], x, y, 3, alpha=0.5, temperature=2.0, epochs=2, seed=0
+    )
     assert len(models) == 3 and len({id(m) for m in models}) == 3
     first = distillation.fit([4, 8, 3], x, y, epochs=2, seed=0)
-    assert all(torch.equal(p, q) for p, q in zip(first.parameters(), models[0].parameters()))
+    assert all(
+        torch.equal(p, q) for p, q in zip(first.parameters(), models[0].parameters())
+    )
     with pytest.raises(ValueError, match="generations"):
-        distillation.self_distill([4, 3], x, y, 0, alpha=0.5, temperature=2.0, epochs=1, seed=0)
+        distillation.self_distill(
+            [4, 3], x, y, 0, alpha=0.5, temperature=2.0, epochs=1, seed=0
+        )

@@ -1,4 +1,7 @@
-"""The batched ensemble (course_lib.training.EnsembleMLP) is K separate models, trained at once."""
+"""The batched ensemble (course_lib.training.EnsembleMLP) is K separate models, trained
+at once.
+"""
+
 import pytest
 import torch
 
@@ -19,8 +22,17 @@ def separate(epochs, dropout=0.0, **kw):
     models = []
     for k, seed in enumerate(SEEDS):
         m = MLP(SIZES, dropout=dropout, init_seed=seed)
-        train(m, x, y, losses.softmax_cross_entropy, epochs=epochs, batch_size=32, data_seed=10 + k,
-              dropout_seed=20 + k, **kw)
+        train(
+            m,
+            x,
+            y,
+            losses.softmax_cross_entropy,
+            epochs=epochs,
+            batch_size=32,
+            data_seed=10 + k,
+            dropout_seed=20 + k,
+            **kw,
+        )
         models.append(m)
     return models
 
@@ -28,8 +40,17 @@ def separate(epochs, dropout=0.0, **kw):
 def batched(epochs, dropout=0.0, **kw):
     x, y = task()
     ensemble = EnsembleMLP(SIZES, init_seeds=SEEDS, dropout=dropout)
-    train(ensemble, x, y, losses.softmax_cross_entropy, epochs=epochs, batch_size=32,
-          data_seed=[10 + k for k in range(4)], dropout_seed=[20 + k for k in range(4)], **kw)
+    train(
+        ensemble,
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=epochs,
+        batch_size=32,
+        data_seed=[10 + k for k in range(4)],
+        dropout_seed=[20 + k for k in range(4)],
+        **kw,
+    )
     return ensemble
 
 
@@ -43,7 +64,9 @@ def test_members_start_from_the_single_models_weights():
     ensemble = EnsembleMLP(SIZES, init_seeds=SEEDS)
     assert_same([MLP(SIZES, init_seed=s) for s in SEEDS], ensemble, atol=0)
     x = task()[0]
-    torch.testing.assert_close(ensemble(x)[2], MLP(SIZES, init_seed=2)(x), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        ensemble(x)[2], MLP(SIZES, init_seed=2)(x), atol=1e-6, rtol=0
+    )
 
 
 def test_one_step_matches_separate_models():
@@ -51,9 +74,25 @@ def test_one_step_matches_separate_models():
     models, ensemble = [], EnsembleMLP(SIZES, init_seeds=SEEDS)
     for k, seed in enumerate(SEEDS):
         m = MLP(SIZES, init_seed=seed)
-        train(m, x, y, losses.softmax_cross_entropy, epochs=1, batch_size=32, data_seed=10 + k)
+        train(
+            m,
+            x,
+            y,
+            losses.softmax_cross_entropy,
+            epochs=1,
+            batch_size=32,
+            data_seed=10 + k,
+        )
         models.append(m)
-    train(ensemble, x, y, losses.softmax_cross_entropy, epochs=1, batch_size=32, data_seed=[10, 11, 12, 13])
+    train(
+        ensemble,
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=1,
+        batch_size=32,
+        data_seed=[10, 11, 12, 13],
+    )
     assert_same(models, ensemble, atol=1e-5)
 
 
@@ -65,7 +104,14 @@ def test_training_matches_a_loop_over_seeds(dropout):
 def test_per_member_seeds_are_checked():
     x, y = task()
     with pytest.raises(ValueError, match="data_seed"):
-        train(EnsembleMLP(SIZES, init_seeds=SEEDS), x, y, losses.softmax_cross_entropy, epochs=1, data_seed=[1, 2])
+        train(
+            EnsembleMLP(SIZES, init_seeds=SEEDS),
+            x,
+            y,
+            losses.softmax_cross_entropy,
+            epochs=1,
+            data_seed=[1, 2],
+        )
     with pytest.raises(ValueError, match="init_seeds"):
         EnsembleMLP(SIZES, init_seeds=[])
 
@@ -75,7 +121,10 @@ def test_member_seeds_switch_one_source_at_a_time():
 
     init_only = member_seeds("init", 3, seed=5)
     assert len(set(init_only["init_seeds"])) == 3
-    assert len(set(init_only["data_seed"])) == 1 and len(set(init_only["dropout_seed"])) == 1
+    assert (
+        len(set(init_only["data_seed"])) == 1
+        and len(set(init_only["dropout_seed"])) == 1
+    )
     none = member_seeds("none", 3)
     assert all(len(set(v)) == 1 for v in none.values())
     assert all(len(set(v)) == 3 for v in member_seeds("all", 3).values())
@@ -89,8 +138,15 @@ def test_identical_seeds_give_identical_members():
     x, y = task()
     seeds = member_seeds("none", 3, seed=1)
     ensemble = EnsembleMLP(SIZES, seeds["init_seeds"], dropout=0.3)
-    train(ensemble, x, y, losses.softmax_cross_entropy, epochs=2, data_seed=seeds["data_seed"],
-          dropout_seed=seeds["dropout_seed"])
+    train(
+        ensemble,
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=2,
+        data_seed=seeds["data_seed"],
+        dropout_seed=seeds["dropout_seed"],
+    )
     out = ensemble(x)
     assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
 
@@ -99,9 +155,28 @@ def test_fit_ensemble_is_the_loop_with_default_seeds():
     from course_lib.training import fit_ensemble
 
     x, y = task()
-    model = fit_ensemble(SIZES, SEEDS, x, y, losses.softmax_cross_entropy, epochs=2, dropout=0.3, batch_size=32)
+    model = fit_ensemble(
+        SIZES,
+        SEEDS,
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=2,
+        dropout=0.3,
+        batch_size=32,
+    )
     by_hand = EnsembleMLP(SIZES, SEEDS, dropout=0.3)
-    train(by_hand, x, y, losses.softmax_cross_entropy, epochs=2, batch_size=32,
-          data_seed=[s + 1 for s in SEEDS], dropout_seed=[s + 2 for s in SEEDS])
+    train(
+        by_hand,
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=2,
+        batch_size=32,
+        data_seed=[s + 1 for s in SEEDS],
+        dropout_seed=[s + 2 for s in SEEDS],
+    )
     assert not model.training
-    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), by_hand.parameters()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), by_hand.parameters())
+    )

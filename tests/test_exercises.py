@@ -1,11 +1,17 @@
-"""course_lib.exercises: right answers pass, wrong ones get a hint, and no message reveals the answer."""
+"""course_lib.exercises: right answers pass, wrong ones get a hint, and no message
+reveals the answer.
+"""
+
 import math
 
 import torch
 
 from course_lib.exercises import Case, check_choice, check_function, check_number
 
-CASES = [Case("small", (torch.tensor([1.0, 2.0, 3.0]),)), Case("large", (torch.tensor([1000.0, 1000.0]),))]
+CASES = [
+    Case("small", (torch.tensor([1.0, 2.0, 3.0]),)),
+    Case("large", (torch.tensor([1000.0, 1000.0]),)),
+]
 REFERENCE = lambda x: torch.logsumexp(x, -1)  # noqa: E731
 HINT = "subtract the max first"
 
@@ -24,7 +30,10 @@ def test_naive_function_fails_on_the_large_case_without_the_answer():
     assert not result and result.status == "wrong"
     assert "large" in result.message and HINT in result.message
     assert "NaN or inf" in result.message
-    assert f"{1000 + math.log(2):.4g}" not in result.message and "1000.69" not in result.message
+    assert (
+        f"{1000 + math.log(2):.4g}" not in result.message
+        and "1000.69" not in result.message
+    )
 
 
 def test_wrong_value_says_how_far_not_what():
@@ -46,16 +55,26 @@ def test_wrong_shape_and_exceptions_and_todo():
 def test_check_number():
     assert check_number(0.0697, 0.06966, name="ce", hint="h")
     wrong = check_number(0.5, 0.06966, name="ce", hint="h")
-    assert wrong.status == "wrong" and "too large" in wrong.message and "0.0697" not in wrong.message
+    assert (
+        wrong.status == "wrong"
+        and "too large" in wrong.message
+        and "0.0697" not in wrong.message
+    )
     assert check_number(None, 1.0, name="ce", hint="h").status == "todo"
     assert check_number(float("nan"), 1.0, name="ce", hint="h").status == "wrong"
     assert check_number("abc", 1.0, name="ce", hint="h").status == "wrong"
 
 
 def test_check_choice():
-    assert check_choice("Parrot", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"])
-    wrong = check_choice("Pigeon", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"])
-    assert wrong.status == "wrong" and "parrot" not in wrong.message.lower().replace("pigeon", "")
+    assert check_choice(
+        "Parrot", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"]
+    )
+    wrong = check_choice(
+        "Pigeon", "parrot", name="c", hint="h", choices=["Parrot", "Pigeon"]
+    )
+    assert wrong.status == "wrong" and "parrot" not in wrong.message.lower().replace(
+        "pigeon", ""
+    )
 
 
 def test_course_exercises_reject_typical_mistakes():
@@ -65,7 +84,10 @@ def test_course_exercises_reject_typical_mistakes():
     assert exercises.logsumexp(naive_lse).status == "wrong"
     naive_kl = lambda p, q: (p * torch.log(p / q)).sum(-1)  # noqa: E731  (0 · log 0 is NaN)
     assert "NaN" in exercises.kl_divergence(naive_kl).message
-    summed = lambda s, y, p_t, a: ((1 - a) * torch.nn.functional.cross_entropy(s, y, reduction="sum"))  # noqa: E731
+    # noqa: E731
+    summed = lambda s, y, p_t, a: (
+        (1 - a) * torch.nn.functional.cross_entropy(s, y, reduction="sum")
+    )
     assert exercises.mixture_loss(summed).status == "wrong"
     unnormalised = lambda h: h @ h.T  # noqa: E731
     assert exercises.similarity_matrix(unnormalised).status == "wrong"
@@ -80,7 +102,10 @@ def test_churn_unit_exercises_reject_typical_mistakes():
     assert exercises.churn(integer_division).status == "wrong"
     any_churn = lambda old, new, y: (old != new).double().mean()  # noqa: E731  (all churn, not bad churn)
     assert exercises.bad_churn(any_churn).status == "wrong"
-    swapped = lambda p, y, lam: (1 - lam) * p + lam * torch.nn.functional.one_hot(y, p.shape[-1])  # noqa: E731
+    # noqa: E731
+    swapped = lambda p, y, lam: (
+        (1 - lam) * p + lam * torch.nn.functional.one_hot(y, p.shape[-1])
+    )
     assert exercises.update_target(swapped).status == "wrong"
     float64_sum = lambda x: float(np.sum(np.asarray(x, dtype=np.float64)))  # noqa: E731  (exact-ish, not pairwise float32)
     assert exercises.pairwise_sum(float64_sum).status == "wrong"

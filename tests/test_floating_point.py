@@ -1,4 +1,6 @@
-"""One-ulp twins: nudges, which weight to nudge, and the two-run experiment of notebook 06."""
+"""One-ulp twins: nudges, which weight to nudge, and the two-run experiment of notebook
+06.
+"""
 
 import math
 
@@ -14,7 +16,8 @@ def test_nudge_moves_a_weight_up_by_exactly_one_ulp():
     before = w.clone()
     fp.nudge_one_ulp(w, (0, 0))
     assert w[0, 0] > before[0, 0]
-    assert (w[0, 0] - before[0, 0]).item() == pytest.approx(2.0**-27)  # ulp of 0.12 in float32
+    # ulp of 0.12 in float32
+    assert (w[0, 0] - before[0, 0]).item() == pytest.approx(2.0**-27)
     assert torch.equal(w.flatten()[1:], before.flatten()[1:])
     assert w[0, 0] == torch.nextafter(before[0, 0], torch.tensor(math.inf))
 
@@ -35,8 +38,11 @@ def test_pick_input_weight_strongest_random_and_dead():
     assert fp.pick_input_weight(w, x, "strongest") == (4, 1)
     assert fp.pick_input_weight(w, x, "dead")[0] == 2
     picks = {fp.pick_input_weight(w, x, "random", seed=s) for s in range(40)}
-    assert all(i != 2 for i, _ in picks) and len(picks) > 5  # live inputs only, and varied
-    assert fp.pick_input_weight(w, x, "random", seed=3) == fp.pick_input_weight(w, x, "random", seed=3)
+    # live inputs only, and varied
+    assert all(i != 2 for i, _ in picks) and len(picks) > 5
+    assert fp.pick_input_weight(w, x, "random", seed=3) == fp.pick_input_weight(
+        w, x, "random", seed=3
+    )
 
 
 def test_pick_input_weight_rejects_bad_arguments():
@@ -62,11 +68,23 @@ def test_visible_fraction_counts_changed_pre_activations():
 def test_train_twins_controls_stay_identical_and_dead_nudges_stay_one_weight_apart():
     x = _inputs()
     y = (x[:, 0] > 0).long() + (x[:, 4] > 0).long()
-    twins = fp.train_twins([5, 8, 3], [0, 0, 1], {0: "strongest", 1: "dead"}, x, y,
-                           losses.softmax_cross_entropy, epochs=3, batch_size=16, lr=0.05)
+    twins = fp.train_twins(
+        [5, 8, 3],
+        [0, 0, 1],
+        {0: "strongest", 1: "dead"},
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=3,
+        batch_size=16,
+        lr=0.05,
+    )
     assert twins.distance.shape == twins.differing.shape == (4, 3)
-    assert twins.distance[:, 2].eq(0).all() and twins.differing[:, 2].eq(0).all()  # control
-    assert twins.differing[:, 1].eq(1).all() and twins.fate(1) == "still one weight apart"
+    # control
+    assert twins.distance[:, 2].eq(0).all() and twins.differing[:, 2].eq(0).all()
+    assert (
+        twins.differing[:, 1].eq(1).all() and twins.fate(1) == "still one weight apart"
+    )
     assert twins.distance[-1, 1] == twins.distance[0, 1] > 0
     assert twins.nudged[1][0] == 2 and twins.visible[1] == 0.0
     assert twins.fate(2) == "rounded away"  # identical runs read as "nothing left"
@@ -78,5 +96,12 @@ def test_train_twins_controls_stay_identical_and_dead_nudges_stay_one_weight_apa
 def test_train_twins_rejects_a_member_that_does_not_exist():
     x = _inputs()
     with pytest.raises(ValueError, match="nudges"):
-        fp.train_twins([5, 3], [0], {1: "strongest"}, x, torch.zeros(50, dtype=torch.long),
-                       losses.softmax_cross_entropy, epochs=1)
+        fp.train_twins(
+            [5, 3],
+            [0],
+            {1: "strongest"},
+            x,
+            torch.zeros(50, dtype=torch.long),
+            losses.softmax_cross_entropy,
+            epochs=1,
+        )

@@ -1,5 +1,7 @@
-"""Every notebook: its structure and committed outputs, its exercises' solutions, and papermill runs
-with another SEED whose every recorded claim must pass."""
+"""Every notebook: its structure and committed outputs, its exercises' solutions, and
+papermill runs with another SEED whose every recorded claim must pass.
+"""
+
 import json
 import platform
 import re
@@ -9,9 +11,9 @@ import types
 
 import nbformat
 import pytest
+from notebook_files import NOTEBOOKS, ROOT
 
 from course_lib import exercises
-from notebook_files import NOTEBOOKS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_links import colab_cell_source, repository  # noqa: E402
@@ -35,16 +37,24 @@ def test_the_course_has_its_first_notebooks():
 def test_structure(path):
     nb = load(path)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert nb.cells[0].cell_type == "code" and nb.cells[0].source == colab_cell_source(repository())
-    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith(f"# {path.stem[:2]} · ")
+    assert nb.cells[0].cell_type == "code" and nb.cells[0].source == colab_cell_source(
+        repository()
+    )
+    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith(
+        f"# {path.stem[:2]} · "
+    )
     params = [c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
     for name in ("SEED", "PROFILE", "RESULTS"):
         assert re.search(rf"^{name} = ", params[0].source, re.M), name
     assert code_cells(nb)[-1].source.strip() == "claims.finish(RESULTS)"
-    assert any("widgets.LivePanel" in c.source for c in code_cells(nb)), "every notebook has a widget"
+    assert any("widgets.LivePanel" in c.source for c in code_cells(nb)), (
+        "every notebook has a widget"
+    )
     for cell in code_cells(nb):
-        assert len(cell.source.splitlines()) <= 15, f"a code cell of {len(cell.source.splitlines())} lines"
+        assert len(cell.source.splitlines()) <= 15, (
+            f"a code cell of {len(cell.source.splitlines())} lines"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -55,13 +65,25 @@ def test_committed_outputs_are_one_clean_run(path):
     for cell in code_cells(nb):
         for output in cell.outputs:
             assert output.output_type != "error", cell.source[:80]
-            text = json.dumps(output.get("text", "")) + json.dumps(output.get("data", {}).get("text/plain", ""))
-            assert not re.search(r"/tmp/|/root/|/work/|/home/| at 0x[0-9a-f]{6,}", text), text[:200]
-            assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {}), "widget views are stripped"
-            if output.output_type == "execute_result":  # no stray return values such as [Text(...), ...]
-                assert not output.data.get("text/plain", "").startswith(("[Text(", "(", "[<matplotlib")), text[:80]
+            text = json.dumps(output.get("text", "")) + json.dumps(
+                output.get("data", {}).get("text/plain", "")
+            )
+            assert not re.search(
+                r"/tmp/|/root/|/work/|/home/| at 0x[0-9a-f]{6,}", text
+            ), text[:200]
+            assert "application/vnd.jupyter.widget-view+json" not in output.get(
+                "data", {}
+            ), "widget views are stripped"
+            if (
+                output.output_type == "execute_result"
+            ):  # no stray return values such as [Text(...), ...]
+                assert not output.data.get("text/plain", "").startswith(
+                    ("[Text(", "(", "[<matplotlib")
+                ), text[:80]
     finish = code_cells(nb)[-1].outputs
-    assert finish and "✗" not in json.dumps([o.get("data", {}) for o in finish], ensure_ascii=False)
+    assert finish and "✗" not in json.dumps(
+        [o.get("data", {}) for o in finish], ensure_ascii=False
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -73,13 +95,17 @@ def test_relative_links_resolve(path):
 
 
 def test_start_here_links_every_notebook():
-    start = "\n".join(c.source for c in load(NOTEBOOKS[0]).cells if c.cell_type == "markdown")
+    start = "\n".join(
+        c.source for c in load(NOTEBOOKS[0]).cells if c.cell_type == "markdown"
+    )
     for path in NOTEBOOKS[1:]:
         assert f"]({path.name})" in start, path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_colab_cell_is_silent_outside_colab_and_installs_only_course_lib_inside(path, capsys, monkeypatch):
+def test_colab_cell_is_silent_outside_colab_and_installs_only_course_lib_inside(
+    path, capsys, monkeypatch
+):
     source = load(path).cells[0].source
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
@@ -88,18 +114,31 @@ def test_colab_cell_is_silent_outside_colab_and_installs_only_course_lib_inside(
     assert calls == [] and capsys.readouterr().out == ""
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     exec(source, {})
-    assert calls == [[sys.executable, "-m", "pip", "install", "-q", f"git+{repository()}"]]
+    assert calls == [
+        [sys.executable, "-m", "pip", "install", "-q", f"git+{repository()}"]
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_exercise_solutions_pass_their_checks(path):
     nb = load(path)
-    solutions = [block for c in nb.cells if c.cell_type == "markdown"
-                 for block in re.findall(r"<details>.*?```python\n(.*?)```", c.source, re.S)]
-    checks = [m for c in code_cells(nb) for m in re.findall(r"^exercises\.(\w+)\((\w+)\)$", c.source, re.M)]
+    solutions = [
+        block
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for block in re.findall(r"<details>.*?```python\n(.*?)```", c.source, re.S)
+    ]
+    checks = [
+        m
+        for c in code_cells(nb)
+        for m in re.findall(r"^exercises\.(\w+)\((\w+)\)$", c.source, re.M)
+    ]
     assert len(solutions) == len(checks)
     namespace = {}
-    exec("import math\nimport numpy as np\nimport torch\n" + "\n".join(solutions), namespace)
+    exec(
+        "import math\nimport numpy as np\nimport torch\n" + "\n".join(solutions),
+        namespace,
+    )
     for check, function in checks:
         feedback = getattr(exercises, check)(namespace[function])
         assert feedback, f"{check}: {feedback}"
@@ -110,30 +149,58 @@ def test_papermill_with_another_seed_passes_every_claim(path, tmp_path):
     import papermill
 
     results = tmp_path / "claims.json"
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), cwd=str(path.parent), kernel_name="python3",
-                               parameters={"SEED": 1, "PROFILE": "quick", "RESULTS": str(results)},
-                               progress_bar=False)
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        cwd=str(path.parent),
+        kernel_name="python3",
+        parameters={"SEED": 1, "PROFILE": "quick", "RESULTS": str(results)},
+        progress_bar=False,
+    )
     data = json.loads(results.read_text())
-    assert data["notebook"] == path.stem and data["seed"] == 1 and data["profile"] == "quick"
+    assert (
+        data["notebook"] == path.stem
+        and data["seed"] == 1
+        and data["profile"] == "quick"
+    )
     assert data["claims"] and all(c["passed"] for c in data["claims"]), data["claims"]
 
 
-# PyTorch picks CPU kernels for the vector instructions it finds, and each path rounds in its own
-# order: the churn unit's claims (which measure rounding effects) must hold on every path.
+# PyTorch picks CPU kernels for the vector instructions it finds, and each path rounds
+# in its own order: the churn unit's claims (which measure rounding effects) must hold
+# on every path.
 CHURN_UNIT = [p for p in NOTEBOOKS if p.stem[:2] in ("05", "06", "07")]
-CPU_PATHS = ["avx2", "default"] if platform.machine().lower() in ("x86_64", "amd64") else ["default"]
+CPU_PATHS = (
+    ["avx2", "default"]
+    if platform.machine().lower() in ("x86_64", "amd64")
+    else ["default"]
+)
 
 
 @pytest.mark.parametrize("cpu_path", CPU_PATHS)
 @pytest.mark.parametrize("path", CHURN_UNIT, ids=[p.stem for p in CHURN_UNIT])
-def test_churn_unit_claims_hold_on_another_cpu_path_and_seed(path, cpu_path, tmp_path, monkeypatch):
+def test_churn_unit_claims_hold_on_another_cpu_path_and_seed(
+    path, cpu_path, tmp_path, monkeypatch
+):
     import papermill
 
-    monkeypatch.setenv("ATEN_CPU_CAPABILITY", cpu_path)  # the kernel inherits the environment
+    # the kernel inherits the environment
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", cpu_path)
     results = tmp_path / "claims.json"
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), cwd=str(path.parent), kernel_name="python3",
-                               parameters={"SEED": 2, "PROFILE": "quick", "RESULTS": str(results)},
-                               progress_bar=False)
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        cwd=str(path.parent),
+        kernel_name="python3",
+        parameters={"SEED": 2, "PROFILE": "quick", "RESULTS": str(results)},
+        progress_bar=False,
+    )
     data = json.loads(results.read_text())
-    assert data["cpu"] == cpu_path.upper(), "the kernel did not take the CPU path it was asked for"
-    assert data["seed"] == 2 and data["claims"] and all(c["passed"] for c in data["claims"]), data["claims"]
+    assert data["cpu"] == cpu_path.upper(), (
+        "the kernel did not take the CPU path it was asked for"
+    )
+    assert (
+        data["seed"] == 2
+        and data["claims"]
+        and all(c["passed"] for c in data["claims"])
+    ), data["claims"]

@@ -1,17 +1,26 @@
-"""The repository's promises: links in sync, Colab's stack accepted, Binder pinned like the rest."""
+"""The repository's promises: links in sync, Colab's stack accepted, Binder pinned like
+the rest.
+"""
+
 import re
 import subprocess
 import sys
 import tomllib
 
+from notebook_files import ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from notebook_files import ROOT
-
-# What Colab ships (late 2026): course_lib's ranges must accept it, so installing there adds nothing.
-COLAB = {"python": "3.13", "torch": "2.11.0", "ipywidgets": "7.7.1", "matplotlib": "3.10.0", "numpy": "2.0.2",
-         "tqdm": "4.67.1"}
+# What Colab ships (late 2026): course_lib's ranges must accept it, so installing there
+# adds nothing.
+COLAB = {
+    "python": "3.13",
+    "torch": "2.11.0",
+    "ipywidgets": "7.7.1",
+    "matplotlib": "3.10.0",
+    "numpy": "2.0.2",
+    "tqdm": "4.67.1",
+}
 
 
 def pyproject():
@@ -29,14 +38,20 @@ def pins(path):
 
 
 def test_links_are_in_sync_with_pyproject():
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_links.py"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "sync_links.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout
 
 
 def test_dependency_ranges_accept_colab_and_our_pins():
     project = pyproject()
-    assert Version(COLAB["python"]) in Requirement("python" + project["requires-python"]).specifier
+    assert (
+        Version(COLAB["python"])
+        in Requirement("python" + project["requires-python"]).specifier
+    )
     ours = pins("requirements.txt")
     for spec in project["dependencies"]:
         requirement = Requirement(spec)

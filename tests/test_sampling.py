@@ -1,4 +1,7 @@
-"""course_lib.sampling: every strategy returns valid, correctly excluded labels; the losses by hand."""
+"""course_lib.sampling: every strategy returns valid, correctly excluded labels; the
+losses by hand.
+"""
+
 import math
 
 import pytest
@@ -33,7 +36,10 @@ def test_mined_negatives_exclude_the_positive_and_come_from_the_pool():
     scores_pool = torch.tensor([[0.1, 5.0, 0.3, 0.2], [4.0, 0.0, 3.0, 2.0]])
     labels = torch.tensor([3, 2])
     mined = sampling.mined_negatives(scores_pool, pool, labels, 2)
-    assert mined.tolist() == [[9, 1], [7, 9]]  # row 0: label 3 (score 5) is the positive, never picked
+    assert mined.tolist() == [
+        [9, 1],
+        [7, 9],
+    ]  # row 0: label 3 (score 5) is the positive, never picked
     with pytest.raises(ValueError, match="pool"):
         sampling.mined_negatives(scores_pool[:, :3], pool, labels, 2)
 
@@ -44,19 +50,31 @@ def test_sampled_loss_by_hand_and_accidental_hits():
     assert sampling.sampled_softmax_loss(pos, neg).item() == pytest.approx(expected)
     hit = torch.tensor([[False, False, True]])
     expected_hit = math.log(math.exp(2) + math.exp(1) + math.exp(0)) - 2
-    assert sampling.sampled_softmax_loss(pos, neg, hit).item() == pytest.approx(expected_hit)
+    assert sampling.sampled_softmax_loss(pos, neg, hit).item() == pytest.approx(
+        expected_hit
+    )
 
 
 def test_log_q_corrected_in_batch_loss_equals_a_hand_computation():
-    scores = torch.tensor([[3.0, 1.0, 0.5], [0.2, 2.0, 1.5], [1.0, 0.0, 1.0]], dtype=torch.float64)
+    scores = torch.tensor(
+        [[3.0, 1.0, 0.5], [0.2, 2.0, 1.5], [1.0, 0.0, 1.0]], dtype=torch.float64
+    )
     labels = torch.tensor([0, 1, 0])  # rows 0 and 2 share a label: an accidental hit
     log_q = torch.log(torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64))[labels]
     hits = labels[:, None] == labels[None, :]
-    loss = sampling.sampled_softmax_loss(scores.diagonal(), scores, hits, log_q, log_q, reduction="none")
+    loss = sampling.sampled_softmax_loss(
+        scores.diagonal(), scores, hits, log_q, log_q, reduction="none"
+    )
     by_hand = []
     for i in range(3):
-        corrected = [scores[i, j] - log_q[j] for j in range(3) if j == i or labels[j] != labels[i]]
-        by_hand.append(math.log(sum(math.exp(c) for c in corrected)) - (scores[i, i] - log_q[i]))
+        corrected = [
+            scores[i, j] - log_q[j]
+            for j in range(3)
+            if j == i or labels[j] != labels[i]
+        ]
+        by_hand.append(
+            math.log(sum(math.exp(c) for c in corrected)) - (scores[i, i] - log_q[i])
+        )
     torch.testing.assert_close(loss, torch.tensor(by_hand, dtype=torch.float64))
 
 
@@ -66,17 +84,44 @@ def test_every_strategy_trains_and_touches_few_rows():
     for strategy in sampling.STRATEGIES:
         model, g = sampling.Retriever(8, 8, 200), G(1)
         before = sampling.recall_at_1(model, task.x_test, task.y_test).mean()
-        train(model, task.x_train, task.y_train,
-              lambda q, y: sampling.strategy_loss(strategy, model, q, y, k=16, generator=g, log_prior=log_prior, pool_size=64),
-              epochs=2, batch_size=128, lr=0.1, optimiser=torch.optim.Adagrad)
-        assert sampling.recall_at_1(model, task.x_test, task.y_test).mean() > before + 0.1, strategy
+        train(
+            model,
+            task.x_train,
+            task.y_train,
+            lambda q, y: sampling.strategy_loss(
+                strategy,
+                model,
+                q,
+                y,
+                k=16,
+                generator=g,
+                log_prior=log_prior,
+                pool_size=64,
+            ),
+            epochs=2,
+            batch_size=128,
+            lr=0.1,
+            optimiser=torch.optim.Adagrad,
+        )
+        assert (
+            sampling.recall_at_1(model, task.x_test, task.y_test).mean() > before + 0.1
+        ), strategy
     model = sampling.Retriever(8, 8, 200)
-    loss = sampling.strategy_loss("uniform", model, model(task.x_train[:4]), task.y_train[:4], k=5, generator=G())
+    loss = sampling.strategy_loss(
+        "uniform", model, model(task.x_train[:4]), task.y_train[:4], k=5, generator=G()
+    )
     loss.backward()
     grad = model.labels.weight.grad
     assert grad.is_sparse and len(grad.coalesce().indices()[0].unique()) <= 4 + 5
     with pytest.raises(ValueError, match="strategy"):
-        sampling.strategy_loss("magic", model, model(task.x_train[:4]), task.y_train[:4], k=5, generator=G())
+        sampling.strategy_loss(
+            "magic",
+            model,
+            model(task.x_train[:4]),
+            task.y_train[:4],
+            k=5,
+            generator=G(),
+        )
 
 
 def test_generated_task_is_zipf_and_head_mask():
@@ -85,7 +130,11 @@ def test_generated_task_is_zipf_and_head_mask():
     assert counts[0] > 5 * counts[100] and task.num_labels == 1000
     head = sampling.head_labels(task.label_prior, 0.5)
     assert head[:5].all() and not head[-5:].any()
-    assert task.label_prior[head].sum() >= 0.5 > task.label_prior[head].sum() - task.label_prior[head].min()
+    assert (
+        task.label_prior[head].sum()
+        >= 0.5
+        > task.label_prior[head].sum() - task.label_prior[head].min()
+    )
     with pytest.raises(ValueError, match="num_labels"):
         data.extreme_classification(1, 10, 10)
 

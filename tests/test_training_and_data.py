@@ -1,4 +1,7 @@
-"""course_lib.data and course_lib.training: splits, the three separate sources of randomness, the loop."""
+"""course_lib.data and course_lib.training: splits, the three separate sources of
+randomness, the loop.
+"""
+
 import pytest
 import torch
 
@@ -16,8 +19,16 @@ def small_task(n=120, seed=0):
 def fit(init_seed=0, data_seed=0, dropout_seed=0, dropout=0.0, epochs=5):
     x, y = small_task()
     model = MLP([5, 16, 2], dropout=dropout, init_seed=init_seed)
-    history = train(model, x, y, losses.softmax_cross_entropy, epochs=epochs, batch_size=16,
-                    data_seed=data_seed, dropout_seed=dropout_seed)
+    history = train(
+        model,
+        x,
+        y,
+        losses.softmax_cross_entropy,
+        epochs=epochs,
+        batch_size=16,
+        data_seed=data_seed,
+        dropout_seed=dropout_seed,
+    )
     return model, history
 
 
@@ -27,7 +38,11 @@ def same_weights(a, b):
 
 def test_digits_split_is_deterministic_and_centred():
     a, b, c = data.digits(0), data.digits(0), data.digits(1)
-    assert a.x_train.shape == (1297, 64) and a.x_test.shape == (500, 64) and a.num_classes == 10
+    assert (
+        a.x_train.shape == (1297, 64)
+        and a.x_test.shape == (500, 64)
+        and a.num_classes == 10
+    )
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
     assert not torch.equal(a.y_test, c.y_test)
     assert a.x_train.mean(0).abs().max() < 1e-5
@@ -41,10 +56,14 @@ def test_labelled_subset_complement_and_flips():
     assert torch.equal(torch.bincount(y[chosen], minlength=10), torch.full((10,), 10))
     assert torch.equal(chosen, data.labelled_subset(y, per_class=10, seed=3))
     rest = data.complement(chosen, len(y))
-    assert len(rest) + len(chosen) == len(y) and not set(rest.tolist()) & set(chosen.tolist())
+    assert len(rest) + len(chosen) == len(y) and not set(rest.tolist()) & set(
+        chosen.tolist()
+    )
     noisy = data.flip_labels(y, 0.3, 10, seed=0)
     flipped = noisy != y
-    assert 0.25 < flipped.double().mean() < 0.35 and torch.equal(data.flip_labels(y, 0.0, 10, 0), y)
+    assert 0.25 < flipped.double().mean() < 0.35 and torch.equal(
+        data.flip_labels(y, 0.0, 10, 0), y
+    )
     with pytest.raises(ValueError, match="per_class"):
         data.labelled_subset(y, per_class=10_000, seed=0)
     with pytest.raises(ValueError, match="fraction"):
@@ -64,7 +83,8 @@ def test_each_source_alone_changes_the_model(source):
 
 
 def test_dropout_seed_matters_only_with_dropout():
-    assert same_weights(fit(dropout_seed=0)[0], fit(dropout_seed=1)[0])  # no dropout: the seed is unused
+    # no dropout: the seed is unused
+    assert same_weights(fit(dropout_seed=0)[0], fit(dropout_seed=1)[0])
     a, b = fit(dropout=0.3, dropout_seed=0)[0], fit(dropout=0.3, dropout_seed=1)[0]
     assert not same_weights(a, b)
     assert same_weights(a, fit(dropout=0.3, dropout_seed=0)[0])
@@ -75,7 +95,8 @@ def test_training_learns_and_predict_is_eval_mode():
     x, y = small_task()
     assert history[-1] < history[0]
     assert accuracy(predict(model, x), y) > 0.9
-    assert torch.equal(predict(model, x), predict(model, x))  # no dropout at prediction time
+    # no dropout at prediction time
+    assert torch.equal(predict(model, x), predict(model, x))
     assert model.last_hidden.shape == (len(x), 16)
 
 
@@ -88,7 +109,13 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="targets"):
         train(MLP([5, 2]), x, y[:-1], losses.softmax_cross_entropy, epochs=1)
     with pytest.raises(ValueError, match="teacher"):
-        train(MLP([5, 2]), x, {"labels": y, "teacher": y[:3]}, losses.softmax_cross_entropy, epochs=1)
+        train(
+            MLP([5, 2]),
+            x,
+            {"labels": y, "teacher": y[:3]},
+            losses.softmax_cross_entropy,
+            epochs=1,
+        )
     with pytest.raises(ValueError, match="epochs"):
         train(MLP([5, 2]), x, y, losses.softmax_cross_entropy, epochs=0)
     with pytest.raises(ValueError, match="labels"):

@@ -1,4 +1,7 @@
-"""course_lib.widgets and plots: the panel redraws on a change, leaves a static figure, and PNGs repeat."""
+"""course_lib.widgets and plots: the panel redraws on a change, leaves a static figure,
+and PNGs repeat.
+"""
+
 import ipywidgets as W
 import pytest
 
@@ -11,7 +14,9 @@ def make_panel():
         plots.bars(ax, [height, 1.0], ["a", "b"], ylabel="value", highlight=0)
         return fig, f"<b>height = {height:.2f}</b>"
 
-    return widgets.LivePanel({"height": widgets.slider("height", 0.5, 0.0, 2.0, 0.1)}, update)
+    return widgets.LivePanel(
+        {"height": widgets.slider("height", 0.5, 0.0, 2.0, 0.1)}, update
+    )
 
 
 def test_panel_renders_and_redraws_on_change():
@@ -33,7 +38,12 @@ def test_show_outside_a_kernel_prints_the_static_fallback(capsys):
 def test_same_figure_same_png_bytes():
     def draw():
         fig, ax = plots.figure()
-        plots.bars(ax, [5.0, 2.2, -1.1, 0.3], ["Cockatoo", "Parrot", "Pigeon", "Magpie"], ylabel="logit")
+        plots.bars(
+            ax,
+            [5.0, 2.2, -1.1, 0.3],
+            ["Cockatoo", "Parrot", "Pigeon", "Magpie"],
+            ylabel="logit",
+        )
         return plots.to_png(fig)
 
     assert draw() == draw()
@@ -64,7 +74,9 @@ def test_bad_inputs():
 def test_works_with_this_ipywidgets():
     """Runs twice in `make test`: on the pinned ipywidgets 8 and on Colab's 7.7.1."""
     assert int(W.__version__.split(".")[0]) in (7, 8)
-    box = W.VBox([widgets.slider("x", 0.5, 0.0, 1.0, 0.1), widgets.choice_slider("T", [1, 2], 1)])
+    box = W.VBox(
+        [widgets.slider("x", 0.5, 0.0, 1.0, 0.1), widgets.choice_slider("T", [1, 2], 1)]
+    )
     assert box.model_id  # what LivePanel.show puts in the widget-view bundle
 
 

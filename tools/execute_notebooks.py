@@ -1,9 +1,12 @@
-"""Re-run notebooks in place on a fresh kernel, in order: the committed outputs (`make execute`).
+"""Re-run notebooks in place on a fresh kernel, in order: the committed outputs (`make
+execute`).
 
-After the run, widget views are reduced to their text fallback (a saved notebook holds no widget
-state, so a reader without a kernel sees that sentence and the static figure instead of an error).
-Usage: python tools/execute_notebooks.py [notebooks/NN_name.ipynb ...]   (default: all of them)
+After the run, widget views are reduced to their text fallback (a saved notebook holds
+no widget state, so a reader without a kernel sees that sentence and the static figure
+instead of an error). Usage: python tools/execute_notebooks.py [notebooks/NN_name.ipynb
+...]   (default: all of them)
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,14 +30,21 @@ def strip_widget_views(nb) -> None:
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     strip_widget_views(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - start
 
 
 if __name__ == "__main__":
-    paths = [Path(p) for p in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    paths = [Path(p) for p in sys.argv[1:]] or sorted(
+        (ROOT / "notebooks").glob("*.ipynb")
+    )
     for path in paths:
         print(f"{path.name}: executed in {execute(path):.1f} s", flush=True)

@@ -1,9 +1,12 @@
-"""Copy the repository's address (pyproject.toml, [project.urls] Repository) everywhere it is needed.
+"""Copy the repository's address (pyproject.toml, [project.urls] Repository) everywhere
+it is needed.
 
-It lands in each notebook's first cell (the Colab-only install of course_lib) and in the README's
-badges (Binder, and "Open in Colab" per notebook). `python tools/sync_links.py` rewrites them;
-`--check` only reports, exiting 1 when anything is out of date (tests/test_repository.py runs it).
+It lands in each notebook's first cell (the Colab-only install of course_lib) and in the
+README's badges (Binder, and "Open in Colab" per notebook). `python tools/sync_links.py`
+rewrites them; `--check` only reports, exiting 1 when anything is out of date
+(tests/test_repository.py runs it).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,12 +27,14 @@ def repository() -> str:
 
 def colab_cell_source(repo: str) -> str:
     return (
-        "# Colab only: install course_lib from the course's repository. Colab's own torch, ipywidgets and\n"
+        "# Colab only: install course_lib from the course's repository. Colab's own "
+        "torch, ipywidgets and\n"
         "# matplotlib stay as they are. Anywhere else this cell does nothing.\n"
         "import sys\n"
-        "if \"google.colab\" in sys.modules:\n"
+        'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"git+{repo}\"], check=True)"
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
+        f'"git+{repo}"], check=True)'
     )
 
 
@@ -40,8 +45,11 @@ def badges(repo: str, notebooks: list[Path]) -> str:
     lines += ["| notebook | Colab |", "|---|---|"]
     for nb in notebooks:
         colab = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{nb.name}"
-        lines.append(f"| [{nb.stem}](notebooks/{nb.name}) | "
-                     f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) |")
+        lines.append(
+            f"| [{nb.stem}](notebooks/{nb.name}) | "
+            "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -55,13 +63,19 @@ def sync(check: bool) -> list[str]:
         if first is None or first.cell_type != "code" or first.source != wanted:
             stale.append(str(path.relative_to(ROOT)))
             if not check:
-                if first is not None and first.cell_type == "code" and "google.colab" in first.source:
+                if (
+                    first is not None
+                    and first.cell_type == "code"
+                    and "google.colab" in first.source
+                ):
                     first.source = wanted
                 else:
                     nb.cells.insert(0, nbformat.v4.new_code_cell(wanted))
                 nbformat.write(nb, path)
     readme = (ROOT / "README.md").read_text()
-    new_readme = BADGES.sub(lambda m: m.group(1) + badges(repo, notebooks) + m.group(2), readme)
+    new_readme = BADGES.sub(
+        lambda m: m.group(1) + badges(repo, notebooks) + m.group(2), readme
+    )
     if new_readme != readme or "<!-- badges:start -->" not in readme:
         stale.append("README.md")
         if not check:
