@@ -46,6 +46,16 @@ def test_links_are_in_sync_with_pyproject():
     assert result.returncode == 0, result.stdout
 
 
+def test_citation_names_this_version_and_repository():
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["authors"] and cff["title"]
+    assert str(cff["version"]) == pyproject()["version"]
+    assert cff["repository-code"] == pyproject()["urls"]["Repository"].rstrip("/")
+    assert cff["license"] == "MIT" and "MIT License" in (ROOT / "LICENSE").read_text()
+
+
 def test_dependency_ranges_accept_colab_and_our_pins():
     project = pyproject()
     assert (

@@ -1,8 +1,9 @@
 """Copy the repository's address (pyproject.toml, [project.urls] Repository) everywhere
 it is needed.
 
-It lands in each notebook's first cell (the Colab-only install of course_lib) and in the
-README's badges (Binder, and "Open in Colab" per notebook). `python tools/sync_links.py`
+It lands in each notebook's first cell (the Colab-only install of course_lib), in the
+README's badges (Binder, and "Open in Colab" per notebook) and in CITATION.cff (with the
+project's version). `python tools/sync_links.py`
 rewrites them; `--check` only reports, exiting 1 when anything is out of date
 (tests/test_repository.py runs it).
 """
@@ -20,21 +21,34 @@ ROOT = Path(__file__).resolve().parent.parent
 BADGES = re.compile(r"(<!-- badges:start -->\n).*?(<!-- badges:end -->)", re.S)
 
 
-def repository() -> str:
+def project() -> dict:
     with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["urls"]["Repository"].rstrip("/")
+        return tomllib.load(f)["project"]
+
+
+def repository() -> str:
+    return project()["urls"]["Repository"].rstrip("/")
+
+
+def citation(text: str, repo: str, version: str) -> str:
+    text = re.sub(r"(?m)^repository-code: .*$", f"repository-code: {repo}", text)
+    return re.sub(r"(?m)^version: .*$", f"version: {version}", text)
 
 
 def colab_cell_source(repo: str) -> str:
     return (
         "# Colab only: install course_lib from the course's repository. Colab's own "
-        "torch, ipywidgets and\n"
-        "# matplotlib stay as they are. Anywhere else this cell does nothing.\n"
+        "torch,\n"
+        "# ipywidgets and matplotlib stay as they are. Anywhere else this cell does "
+        "nothing.\n"
         "import sys\n"
+        "\n"
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
-        f'"git+{repo}"], check=True)'
+        "\n"
+        f'    url = "git+{repo}"\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", url], '
+        "check=True)"
     )
 
 
@@ -80,6 +94,12 @@ def sync(check: bool) -> list[str]:
         stale.append("README.md")
         if not check:
             (ROOT / "README.md").write_text(new_readme)
+    cff = (ROOT / "CITATION.cff").read_text()
+    new_cff = citation(cff, repo, project()["version"])
+    if new_cff != cff:
+        stale.append("CITATION.cff")
+        if not check:
+            (ROOT / "CITATION.cff").write_text(new_cff)
     return stale
 
 
