@@ -64,7 +64,7 @@ sync: $(BIN)/.installed
 	$(BIN)/python tools/sync_links.py
 
 freeze: $(BIN)/.installed
-	{ sed -n '1,2p' requirements.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
+	{ awk '/^#/ {print; next} {exit}' requirements.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
 		| grep -v -E '^(pip|course_lib)==' | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements.txt.tmp
 	mv requirements.txt.tmp requirements.txt
 

@@ -204,3 +204,25 @@ def test_churn_unit_claims_hold_on_another_cpu_path_and_seed(
         and data["claims"]
         and all(c["passed"] for c in data["claims"])
     ), data["claims"]
+
+
+SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_slideshow_metadata_makes_a_lecture(path):
+    cells = load(path).cells
+    kinds = [c.metadata.get("slideshow", {}).get("slide_type") for c in cells]
+    assert set(kinds) <= SLIDE_TYPES, "every cell needs metadata.slideshow.slide_type"
+    assert kinds.count("slide") >= 6
+    assert kinds[0] == "skip" and kinds[1] == "slide"  # Colab cell hidden; title first
+    for cell, kind in zip(cells, kinds):
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            assert kind == "slide", f"section without a slide: {cell.source[:60]!r}"
+        if kind == "slide":  # a slide opens with its heading, never with bare code
+            assert cell.cell_type == "markdown" and cell.source.startswith("#")
+        if "parameters" in cell.metadata.get("tags", []):
+            assert kind == "skip", "setup cells stay off the slides"
+        assert not re.search(r"\n## ", cell.source), "one ## section per cell"
+    last = max(i for i, k in enumerate(kinds) if k == "slide")
+    assert "Claims" in cells[last].source, "the claims table is the last slide"
