@@ -7,7 +7,7 @@ JUPYTER_PORT ?= 8888
 PYTEST := $(BIN)/python -m pytest
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test lint test-unit test-notebooks test-browser execute bench sync freeze browser-deps clean
+.PHONY: lab test lint book test-unit test-notebooks test-browser execute bench sync freeze browser-deps clean
 
 # The virtual environment: created if missing, re-synced whenever the pins or the package change.
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -53,6 +53,11 @@ browser-deps:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "The browser tests need Chromium: install Debian's 'chromium' package (sudo apt-get install chromium)."; exit 1; fi; }
+
+# The course as a static website from the committed outputs (no re-execution, offline).
+book: $(BIN)/.installed
+	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
+		--path-output build/book --warningiserror --keep-going
 
 execute: $(BIN)/.installed
 	$(BIN)/python tools/execute_notebooks.py

@@ -11,12 +11,10 @@ import types
 
 import nbformat
 import pytest
-from notebook_files import NOTEBOOKS, ROOT
+from notebook_files import NOTEBOOKS
+from tools_path import colab_cell_source, repository
 
 from course_lib import exercises
-
-sys.path.insert(0, str(ROOT / "tools"))
-from sync_links import colab_cell_source, repository  # noqa: E402
 
 IDS = [p.stem for p in NOTEBOOKS]
 

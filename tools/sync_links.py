@@ -2,10 +2,10 @@
 it is needed.
 
 It lands in each notebook's first cell (the Colab-only install of course_lib), in the
-README's badges (Binder, and "Open in Colab" per notebook) and in CITATION.cff (with the
-project's version). `python tools/sync_links.py`
-rewrites them; `--check` only reports, exiting 1 when anything is out of date
-(tests/test_repository.py runs it).
+README's badges (Binder, and "Open in Colab" per notebook), in CITATION.cff (with the
+project's version) and in the website's launch buttons (book/_config.yml).
+`python tools/sync_links.py` rewrites them; `--check` only reports, exiting 1 when
+anything is out of date (tests/test_repository.py runs it).
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def citation(text: str, repo: str, version: str) -> str:
     return re.sub(r"(?m)^version: .*$", f"version: {version}", text)
 
 
+# Hidden on the website ("remove-cell") and in the slideshow ("skip"): it only matters
+# inside Colab.
+COLAB_CELL_METADATA = {"tags": ["remove-cell"], "slideshow": {"slide_type": "skip"}}
+
+
 def colab_cell_source(repo: str) -> str:
     return (
         "# Colab only: install course_lib from the course's repository. Colab's own "
@@ -50,6 +55,10 @@ def colab_cell_source(repo: str) -> str:
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", url], '
         "check=True)"
     )
+
+
+def book_config(text: str, repo: str) -> str:
+    return re.sub(r"(?m)^(  url: )\S+", lambda m: m.group(1) + repo, text)
 
 
 def badges(repo: str, notebooks: list[Path]) -> str:
@@ -74,17 +83,18 @@ def sync(check: bool) -> list[str]:
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0] if nb.cells else None
         wanted = colab_cell_source(repo)
-        if first is None or first.cell_type != "code" or first.source != wanted:
+        if (
+            first is None
+            or first.cell_type != "code"
+            or "google.colab" not in first.source
+        ):
+            first = nbformat.v4.new_code_cell(wanted)
+            nb.cells.insert(0, first)
+        if first.source != wanted or first.metadata != COLAB_CELL_METADATA:
             stale.append(str(path.relative_to(ROOT)))
             if not check:
-                if (
-                    first is not None
-                    and first.cell_type == "code"
-                    and "google.colab" in first.source
-                ):
-                    first.source = wanted
-                else:
-                    nb.cells.insert(0, nbformat.v4.new_code_cell(wanted))
+                first.source = wanted
+                first.metadata = dict(COLAB_CELL_METADATA)
                 nbformat.write(nb, path)
     readme = (ROOT / "README.md").read_text()
     new_readme = BADGES.sub(
@@ -94,12 +104,15 @@ def sync(check: bool) -> list[str]:
         stale.append("README.md")
         if not check:
             (ROOT / "README.md").write_text(new_readme)
-    cff = (ROOT / "CITATION.cff").read_text()
-    new_cff = citation(cff, repo, project()["version"])
-    if new_cff != cff:
-        stale.append("CITATION.cff")
-        if not check:
-            (ROOT / "CITATION.cff").write_text(new_cff)
+    for name, rewrite in (
+        ("CITATION.cff", lambda text: citation(text, repo, project()["version"])),
+        ("book/_config.yml", lambda text: book_config(text, repo)),
+    ):
+        text = (ROOT / name).read_text()
+        if rewrite(text) != text:
+            stale.append(name)
+            if not check:
+                (ROOT / name).write_text(rewrite(text))
     return stale
 
 
