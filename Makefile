@@ -55,9 +55,10 @@ browser-deps:
 		else echo "The browser tests need Chromium: install Debian's 'chromium' package (sudo apt-get install chromium)."; exit 1; fi; }
 
 # The course as a static website from the committed outputs (no re-execution, offline).
+BOOK_OUT ?= build/book
 book: $(BIN)/.installed
 	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
-		--path-output build/book --warningiserror --keep-going
+		--path-output $(BOOK_OUT) --warningiserror --keep-going
 
 execute: $(BIN)/.installed
 	$(BIN)/python tools/execute_notebooks.py

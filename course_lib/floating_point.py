@@ -17,13 +17,23 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from .training import EnsembleMLP, Targets, train
+from .training import EnsembleMLP, Targets, derived_seeds, train
 
 NUDGES = ("strongest", "random", "dead")
 
 
+def _check_index(weight: torch.Tensor, index: tuple[int, ...]) -> None:
+    if len(index) != weight.dim() or any(
+        not 0 <= i < n for i, n in zip(index, weight.shape)
+    ):
+        raise ValueError(
+            f"index {index} is not an entry of a {tuple(weight.shape)} weight"
+        )
+
+
 def nudge_one_ulp(weight: torch.Tensor, index: tuple[int, ...]) -> None:
     """In place, w ← nextafter(w, +∞): the next float up, one ulp away (IEEE 754)."""
+    _check_index(weight, index)
     with torch.no_grad():
         weight[index] = torch.nextafter(weight[index], torch.tensor(math.inf))
 
@@ -66,6 +76,7 @@ def visible_fraction(
     is nudged up by one ulp: elsewhere the difference is under half an ulp of z_j and
     rounds away.
     """
+    _check_index(weight, index)
     i, j = index
     nudged = weight[:, j].clone()
     nudge_one_ulp(nudged, (i,))
@@ -126,14 +137,13 @@ def train_twins(
     differ only through the nudges: a member without a nudge is a control and must come
     out bitwise identical. (Two members of *one* ensemble also sit at two positions of a
     batched kernel, which a CPU library may round differently.) Data-order and dropout
-    seeds default to init seed + 1 and + 2, as in ``fit_ensemble``.
+    seeds default to ``derived_seeds``, as in ``fit_ensemble``.
     """
     if any(not 0 <= k < len(init_seeds) for k in nudges):
         raise ValueError(
             f"nudges must name members 0..{len(init_seeds) - 1}, got {nudges}"
         )
-    train_kwargs.setdefault("data_seed", [s + 1 for s in init_seeds])
-    train_kwargs.setdefault("dropout_seed", [s + 2 for s in init_seeds])
+    train_kwargs = derived_seeds(init_seeds) | train_kwargs
     runs = [EnsembleMLP(sizes, list(init_seeds), dropout=dropout) for _ in range(2)]
     nudged, visible = {}, {}
     for k, how in nudges.items():

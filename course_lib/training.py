@@ -263,6 +263,15 @@ def member_seeds(source: str, members: int, seed: int = 0) -> dict[str, list[int
     }
 
 
+def derived_seeds(init_seeds: Sequence[int]) -> dict[str, list[int]]:
+    """Each member's data-order and dropout seeds from its init seed (init + 1 and
+    init + 2), as keyword arguments of ``train``."""
+    return {
+        "data_seed": [s + 1 for s in init_seeds],
+        "dropout_seed": [s + 2 for s in init_seeds],
+    }
+
+
 def fit_ensemble(
     sizes: Sequence[int],
     init_seeds: Sequence[int],
@@ -278,11 +287,14 @@ def fit_ensemble(
     **train_kwargs,
 ) -> EnsembleMLP:
     """An EnsembleMLP with one member per init seed, trained on the course's loop and
-    left in eval mode.
-
-    Data-order and dropout seeds default to init seed + 1 and + 2 per member.
+    left in eval mode. Data-order and dropout seeds default to ``derived_seeds``.
     """
     model = EnsembleMLP(sizes, list(init_seeds), dropout=dropout)
+    seeds = derived_seeds(init_seeds)
+    if data_seeds is not None:
+        seeds["data_seed"] = list(data_seeds)
+    if dropout_seeds is not None:
+        seeds["dropout_seed"] = list(dropout_seeds)
     train(
         model,
         inputs,
@@ -290,12 +302,7 @@ def fit_ensemble(
         loss_fn,
         epochs=epochs,
         batch_size=batch_size,
-        data_seed=list(data_seeds)
-        if data_seeds is not None
-        else [s + 1 for s in init_seeds],
-        dropout_seed=list(dropout_seeds)
-        if dropout_seeds is not None
-        else [s + 2 for s in init_seeds],
+        **seeds,
         **train_kwargs,
     )
     return model

@@ -180,3 +180,9 @@ def test_fit_ensemble_is_the_loop_with_default_seeds():
     assert all(
         torch.equal(a, b) for a, b in zip(model.parameters(), by_hand.parameters())
     )
+
+
+def test_derived_seeds_are_the_defaults_of_every_ensemble_run():
+    from course_lib.training import derived_seeds
+
+    assert derived_seeds([3, 10]) == {"data_seed": [4, 11], "dropout_seed": [5, 12]}

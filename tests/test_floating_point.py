@@ -105,3 +105,12 @@ def test_train_twins_rejects_a_member_that_does_not_exist():
             losses.softmax_cross_entropy,
             epochs=1,
         )
+
+
+def test_a_nudge_outside_the_weight_is_a_clear_error():
+    w = torch.zeros(5, 3)
+    for bad in [(5, 0), (0, 3), (-1, 0), (0,)]:
+        with pytest.raises(ValueError, match="index"):
+            fp.nudge_one_ulp(w, bad)
+        with pytest.raises(ValueError, match="index"):
+            fp.visible_fraction(w, bad, _inputs())
