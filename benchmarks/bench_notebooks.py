@@ -13,6 +13,16 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# First cell: remember every LivePanel the notebook creates (the library keeps no list).
+RECORD = """
+from course_lib import widgets as _w
+_PANELS, _init = [], _w.LivePanel.__init__
+def _recording_init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    _PANELS.append(self)
+_w.LivePanel.__init__ = _recording_init
+"""
+
 PROBE = """
 import json, resource, statistics
 def _peak_mb():
@@ -22,9 +32,8 @@ def _peak_mb():
         return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) / 1024
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from course_lib import widgets as _w
 _callback = []
-for _panel in _w.PANELS:
+for _panel in _PANELS:
     _control = next(iter(_panel.controls.values()))
     _start = len(_panel.timings)
     if hasattr(_control, "options"):
@@ -42,6 +51,7 @@ print(json.dumps({"peak_rss_mb": _peak_mb(), "callback_ms": _median}))
 
 def run_one(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(RECORD))
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     start = time.perf_counter()
     NotebookClient(

@@ -4,8 +4,10 @@ Modules are named after what they teach: ``losses`` (softmax CE, margin, KL,
 distillation losses), ``distillation`` (teachers, students, matching more structure),
 ``sampling`` (negatives for extreme classification), ``churn`` (model disagreement),
 ``floating_point`` (one-ulp twins), ``data`` and ``training`` (the digits, the MLP and
-the course's one training loop) and ``device`` (devices, seeds, determinism); and the
-course's tools ``claims``, ``exercises``, ``experiments``, ``plots`` and ``widgets``.
+the course's one training loop) and ``device`` (devices, seeds, determinism); the
+course's tools ``claims``, ``checker`` (instant feedback), ``exercises`` (one check per
+exercise), ``experiments``, ``plots`` and ``widgets``; and ``_validate``, the one home
+of every input check.
 """
 
 __version__ = "0.1.0"

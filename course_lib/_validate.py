@@ -33,30 +33,48 @@ def tensor(
     return x
 
 
-def finite(x: torch.Tensor, name: str) -> None:
+def finite(x: torch.Tensor, name: str) -> float:
     """Raise when `x` holds NaN or ±inf: one pass (min and max propagate NaN and reach
-    ±inf), no copy.
+    ±inf), no copy. Returns the smallest entry.
     """
     lowest, highest = torch.aminmax(x.detach())
     if not (math.isfinite(lowest.item()) and math.isfinite(highest.item())):
         raise ValueError(f"{name} contains NaN or inf")
+    return lowest.item()
 
 
-def logits(
-    x: torch.Tensor, name: str = "logits", check_finite: bool = True
-) -> torch.Tensor:
-    """Floating, non-empty scores with the classes on the last dimension; finite unless
-    the caller checks finiteness on its result instead (where any NaN or ±inf in ``x``
-    is sure to reach it).
-    """
+def nonnegative(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Finite entries, all >= 0 (probabilities, frequencies)."""
+    if finite(x, name) < 0:
+        raise ValueError(f"{name} has negative entries: they must be >= 0")
+    return x
+
+
+def logits(x: torch.Tensor, name: str = "logits") -> torch.Tensor:
+    """Finite, floating, non-empty scores with the classes on the last dimension."""
     tensor(x, name)
     if x.shape[-1] < 1:
         raise ValueError(
             f"{name} has no classes on its last dimension (shape {tuple(x.shape)})"
         )
-    if check_finite:
-        finite(x, name)
+    finite(x, name)
     return x
+
+
+def predictions(y: torch.Tensor, name: str) -> torch.Tensor:
+    """A non-empty tensor of integer class indices (predicted or true labels)."""
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(
+            f"{name} must be a torch.Tensor of class indices, got {type(y).__name__}"
+        )
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise ValueError(
+            f"{name} must hold integer class indices (take .argmax(-1) of logits), "
+            f"got dtype {y.dtype}"
+        )
+    if y.numel() == 0:
+        raise ValueError(f"{name} is empty: give at least one example")
+    return y
 
 
 def labels(
@@ -66,20 +84,19 @@ def labels(
     scores_name: str = "logits",
 ) -> torch.Tensor:
     """Integer class indices of shape scores.shape[:-1], each in [0, L)."""
-    if not isinstance(y, torch.Tensor):
-        raise ValueError(
-            f"{name} must be a torch.Tensor of class indices, got {type(y).__name__}"
-        )
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}")
+    predictions(y, name)
     if y.shape != scores.shape[:-1]:
         raise ValueError(
             f"{name} has shape {tuple(y.shape)} but {scores_name} has shape "
             f"{tuple(scores.shape)}: "
             f"expected {name} of shape {tuple(scores.shape[:-1])}"
         )
-    num_classes = scores.shape[-1]
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+    return in_range(y, scores.shape[-1], name)
+
+
+def in_range(y: torch.Tensor, num_classes: int, name: str) -> torch.Tensor:
+    """Every class index in [0, num_classes)."""
+    if int(y.min()) < 0 or int(y.max()) >= num_classes:
         raise ValueError(
             f"{name} out of range: every label must be in [0, {num_classes - 1}]"
         )
@@ -92,12 +109,7 @@ def probabilities(
     """A finite, non-negative tensor whose last dimension sums to 1 (within a
     dtype-aware tolerance).
     """
-    tensor(p, name)
-    lowest, highest = torch.aminmax(p.detach())
-    if not (math.isfinite(lowest.item()) and math.isfinite(highest.item())):
-        raise ValueError(f"{name} contains NaN or inf")
-    if lowest.item() < 0:
-        raise ValueError(f"{name} has negative entries: probabilities must be >= 0")
+    nonnegative(tensor(p, name), name)
     if atol is None:
         atol = 1e-2 if p.dtype in (torch.float16, torch.bfloat16) else 1e-4
     sums = p.detach().sum(
@@ -126,21 +138,28 @@ def reduction(value: str) -> str:
     return value
 
 
+def count(x: int, name: str, minimum: int = 1) -> int:
+    """A whole number >= ``minimum`` (epochs, k, members, buckets)."""
+    if isinstance(x, bool) or not isinstance(x, int) or x < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
+    return x
+
+
 def unit_interval(x: float, name: str) -> float:
-    x = _number(x, name)
+    x = number(x, name)
     if not 0.0 <= x <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {x}")
     return x
 
 
 def positive(x: float, name: str) -> float:
-    x = _number(x, name)
+    x = number(x, name)
     if not x > 0:
         raise ValueError(f"{name} must be > 0, got {x}")
     return x
 
 
-def _number(x: float, name: str) -> float:
+def number(x: float, name: str) -> float:
     if isinstance(x, torch.Tensor):
         if x.numel() != 1:
             raise ValueError(

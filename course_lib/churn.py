@@ -10,21 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-
-def _predictions(preds: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(preds, torch.Tensor):
-        raise ValueError(
-            f"{name} must be a torch.Tensor of predicted labels, got "
-            f"{type(preds).__name__}"
-        )
-    if preds.is_floating_point() or preds.is_complex() or preds.dtype == torch.bool:
-        raise ValueError(
-            f"{name} must hold integer predicted labels (take .argmax(-1) of logits), "
-            f"got {preds.dtype}"
-        )
-    if preds.numel() == 0:
-        raise ValueError(f"{name} is empty: churn needs at least one example")
-    return preds
+from . import _validate as check
 
 
 def churn(preds_a: torch.Tensor, preds_b: torch.Tensor) -> float:
@@ -32,12 +18,17 @@ def churn(preds_a: torch.Tensor, preds_b: torch.Tensor) -> float:
     labels differ.
     """
     _pair(preds_a, preds_b)
+    if preds_a.dim() != 1:
+        raise ValueError(
+            "preds_a must be one model's labels, shape (N,), got shape "
+            f"{tuple(preds_a.shape)}: for K models use pairwise_churn"
+        )
     return (preds_a != preds_b).double().mean().item()
 
 
 def _pair(preds_a: torch.Tensor, preds_b: torch.Tensor) -> None:
-    _predictions(preds_a, "preds_a")
-    _predictions(preds_b, "preds_b")
+    check.predictions(preds_a, "preds_a")
+    check.predictions(preds_b, "preds_b")
     if preds_a.shape != preds_b.shape:
         raise ValueError(
             f"preds_a has shape {tuple(preds_a.shape)} but preds_b has shape "
@@ -58,13 +49,13 @@ def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor
                 "preds is empty: pass the predicted labels of at least one model"
             )
         for i, p in enumerate(preds):
-            _predictions(p, f"preds[{i}]")
+            check.predictions(p, f"preds[{i}]")
         if len({tuple(p.shape) for p in preds}) > 1:
             raise ValueError(
                 "preds: every model's predictions must have the same shape"
             )
         preds = torch.stack(list(preds))
-    _predictions(preds, "preds")
+    check.predictions(preds, "preds")
     if preds.dim() != 2:
         raise ValueError(
             f"preds must have shape (K models, N examples), got {tuple(preds.shape)}"
@@ -74,7 +65,7 @@ def pairwise_churn(preds: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor
 
 def _triple(preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor) -> None:
     _pair(preds_a, preds_b)
-    _predictions(labels, "labels")
+    check.predictions(labels, "labels")
     if labels.shape != preds_a.shape:
         raise ValueError(
             f"labels has shape {tuple(labels.shape)} but the predictions have "
@@ -119,12 +110,10 @@ def churn_by_bucket(
     ``scores`` (e.g. a margin), lowest scores first: where churn lives.
     """
     _pair(preds_a, preds_b)
-    if scores.shape != preds_a.shape or not scores.is_floating_point():
-        raise ValueError(
-            "scores must be floating point with the predictions' shape "
-            f"{tuple(preds_a.shape)}"
-        )
-    if not 1 <= buckets <= len(scores):
+    check.tensor(scores, "scores")
+    check.finite(scores, "scores")
+    check.same_shape(scores, preds_a, "scores", "preds_a")
+    if check.count(buckets, "buckets") > len(scores):
         raise ValueError(f"buckets must be in [1, {len(scores)}], got {buckets}")
     order = scores.argsort()
     return torch.stack(

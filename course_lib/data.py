@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from . import _validate as check
+
 DIGIT_NAMES = [str(d) for d in range(10)]
 
 
@@ -36,8 +38,8 @@ def digits(seed: int, test_size: int = 500) -> Split:
     """
     from sklearn.datasets import load_digits  # bundled with scikit-learn: no network
 
-    if not 0 < test_size < 1797:
-        raise ValueError(f"test_size must be in (0, 1797), got {test_size}")
+    if check.count(test_size, "test_size") >= 1797:
+        raise ValueError(f"test_size must be in [1, 1796], got {test_size}")
     raw = load_digits()
     x = torch.tensor(raw.data, dtype=torch.float32) / 16.0
     y = torch.tensor(raw.target, dtype=torch.long)
@@ -54,8 +56,8 @@ def labelled_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Te
     The rest of the training set is the *unlabelled* pool of the semi-supervised
     experiments.
     """
-    if per_class < 1:
-        raise ValueError(f"per_class must be >= 1, got {per_class}")
+    check.count(per_class, "per_class")
+    check.predictions(labels, "labels")
     g = torch.Generator().manual_seed(seed)
     chosen = []
     for c in labels.unique().tolist():
@@ -68,21 +70,15 @@ def labelled_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Te
     return torch.cat(chosen).sort().values
 
 
-def complement(indices: torch.Tensor, size: int) -> torch.Tensor:
-    """The indices in range(size) that are not in ``indices``."""
-    keep = torch.ones(size, dtype=torch.bool)
-    keep[indices] = False
-    return keep.nonzero().squeeze(1)
-
-
 def flip_labels(
     labels: torch.Tensor, fraction: float, num_classes: int, seed: int
 ) -> torch.Tensor:
     """A copy of ``labels`` with ``fraction`` of them replaced by a different, uniformly
     drawn class.
     """
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    fraction = check.unit_interval(fraction, "fraction")
+    check.count(num_classes, "num_classes", minimum=2)
+    check.in_range(check.predictions(labels, "labels"), num_classes, "labels")
     g = torch.Generator().manual_seed(seed)
     noisy = labels.clone()
     flip = torch.rand(len(labels), generator=g) < fraction
@@ -125,10 +121,12 @@ def extreme_classification(
     label's random unit prototype plus Gaussian noise of scale ``noise`` per dimension /
     √dim. No download; any L up to 10⁶.
     """
-    if num_labels < 2 or num_train < 1 or num_test < 1 or dim < 1:
-        raise ValueError("num_labels must be >= 2 and num_train, num_test, dim >= 1")
-    if exponent < 0 or noise < 0:
-        raise ValueError(f"exponent and noise must be >= 0, got {exponent} and {noise}")
+    check.count(num_labels, "num_labels", minimum=2)
+    for name, value in (("num_train", num_train), ("num_test", num_test), ("dim", dim)):
+        check.count(value, name)
+    for name, value in (("exponent", exponent), ("noise", noise)):
+        if check.number(value, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
     g = torch.Generator().manual_seed(seed)
     prior = torch.arange(1, num_labels + 1, dtype=torch.float64).pow(-exponent)
     prior /= prior.sum()

@@ -3,7 +3,9 @@
 
 The loss itself is ``losses.distillation_loss``; this module holds what the experiments
 around it need: the mixture target, the soft term's gradient, the teacher's
-class-relationship matrix, and students trained on the course's one loop.
+class-relationship matrix, the losses that match more structure (hints, relations), and
+``objective``, which turns α, T and a matching choice into the targets and loss of
+``training.fit``.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import torch
 
 from . import _validate as check
-from . import losses
-from .training import MLP, predict, train
+from . import losses, training
+from .training import MLP
 
 
 def mixture_target(
@@ -123,92 +125,77 @@ def hint_loss(
     return (projection(student_hidden) - teacher_hidden).pow(2).sum(-1).mean()
 
 
-def fit(
-    sizes,
-    inputs,
-    labels=None,
-    teacher_logits=None,
+MATCHES = (None, "hint", "relation")
+
+
+def objective(
+    labels: torch.Tensor | None = None,
+    teacher_logits: torch.Tensor | None = None,
     *,
     alpha: float = 0.0,
     temperature: float = 1.0,
-    dropout: float = 0.0,
-    epochs: int = 60,
-    seed: int = 0,
-    lr: float = 1e-2,
-    weight_decay: float = 0.0,
-    batch_size: int = 64,
-    teacher_hidden: torch.Tensor | None = None,
     match: str | None = None,
+    teacher_hidden: torch.Tensor | None = None,
     match_weight: float = 1.0,
-) -> MLP:
-    """Train an MLP of ``sizes`` on the course's loop, with the distillation loss of α
-    and T.
+    hidden_width: int | None = None,
+) -> dict:
+    """A student's training objective as keyword arguments of ``training.fit``:
+    ``targets``, ``loss_fn`` (``losses.distillation_loss`` with α and T, plus
+    ``match_weight`` × the hint or relational loss against ``teacher_hidden`` when
+    ``match`` is "hint" or "relation"), and for a hint the projection of the student's
+    ``hidden_width`` units to train with it.
 
-    α = 0 needs only ``labels`` (plain CE); α = 1 needs only ``teacher_logits`` (pure
-    distillation, e.g. on unlabelled inputs); in between needs both. ``match="hint"`` or
-    ``"relation"`` adds ``match_weight`` times the hint or relational loss against
-    ``teacher_hidden``. One ``seed`` sets initialisation, data order and dropout (as
-    seed, seed + 1, seed + 2).
+    α = 0 needs only ``labels`` (plain CE); α = 1 only ``teacher_logits`` (pure
+    distillation, e.g. on unlabelled inputs); in between needs both.
     """
     alpha = check.unit_interval(alpha, "alpha")
     if labels is None and alpha < 1:
         raise ValueError("labels are needed unless alpha = 1 (pure distillation)")
     if teacher_logits is None and alpha > 0:
         raise ValueError("teacher_logits are needed when alpha > 0")
-    if match not in (None, "hint", "relation"):
-        raise ValueError(f"match must be None, 'hint' or 'relation', got {match!r}")
+    if match not in MATCHES:
+        raise ValueError(f"match must be one of {MATCHES}, got {match!r}")
     if match is not None and teacher_hidden is None:
-        raise ValueError(
-            f"match={match!r} needs teacher_hidden, the teacher's hidden layer on the "
-            "inputs"
-        )
-    n = len(inputs)
-    targets = {
-        "labels": labels if labels is not None else torch.zeros(n, dtype=torch.long),
-        "teacher": teacher_logits
-        if teacher_logits is not None
-        else torch.zeros(n, sizes[-1]),
-    }
-    if match is not None:
-        targets["teacher_hidden"] = teacher_hidden
-    model = MLP(sizes, dropout=dropout, init_seed=seed)
-    projection = (
-        torch.nn.Linear(sizes[-2], teacher_hidden.shape[-1])
-        if match == "hint"
-        else None
-    )
+        raise ValueError(f"match={match!r} needs teacher_hidden (the teacher's layer)")
+    if match == "hint" and hidden_width is None:
+        raise ValueError("match='hint' needs hidden_width, the student's hidden size")
+    if labels is None:
+        labels = torch.zeros(len(teacher_logits), dtype=torch.long)  # unused at α = 1
+    targets = {"labels": labels}
+    targets |= {"teacher_logits": teacher_logits} if alpha > 0 else {}
+    targets |= {"teacher_hidden": teacher_hidden} if match else {}
+    projection = None
+    if match == "hint":
+        projection = torch.nn.Linear(hidden_width, teacher_hidden.shape[-1])
 
-    def loss_fn(logits, batch):
+    def loss_fn(logits, batch, hidden=None):
         if alpha == 0:
             loss = losses.softmax_cross_entropy(logits, batch["labels"])
         else:
             loss = losses.distillation_loss(
-                logits, batch["labels"], batch["teacher"], alpha, temperature
+                logits,
+                batch["labels"],
+                batch["teacher_logits"],
+                alpha,
+                temperature,
             )
         if match == "hint":
-            loss = loss + match_weight * hint_loss(
-                model.last_hidden, batch["teacher_hidden"], projection
+            return loss + match_weight * hint_loss(
+                hidden, batch["teacher_hidden"], projection
             )
-        elif match == "relation":
-            loss = loss + match_weight * relational_loss(
-                model.last_hidden, batch["teacher_hidden"]
+        if match == "relation":
+            return loss + match_weight * relational_loss(
+                hidden, batch["teacher_hidden"]
             )
         return loss
 
-    train(
-        model,
-        inputs,
-        targets,
-        loss_fn,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        data_seed=seed + 1,
-        dropout_seed=seed + 2,
-        extra_params=list(projection.parameters()) if projection else (),
-    )
-    return model
+    extra = list(projection.parameters()) if projection else []
+    return {
+        "targets": targets,
+        "loss_fn": loss_fn,
+        "extra_params": extra,
+        "with_hidden": match is not None,
+    }
 
 
 def prior_bias_shift(logits: torch.Tensor, cls: int, share: float) -> float:
@@ -221,6 +208,10 @@ def prior_bias_shift(logits: torch.Tensor, cls: int, share: float) -> float:
     """
     check.logits(logits)
     share = check.unit_interval(share, "share")
+    if not 0 <= cls < logits.shape[-1]:
+        raise ValueError(
+            f"cls must be a class in [0, {logits.shape[-1] - 1}], got {cls}"
+        )
     others = logits.clone()
     others[..., cls] = float("-inf")
     # per row: the shift at which cls starts to win
@@ -244,20 +235,12 @@ def self_distill(
     all of the same architecture ``sizes``. Generation k uses seed + k. Returns the
     models, generation 0 first.
     """
-    if generations < 1:
-        raise ValueError(f"generations must be >= 1, got {generations}")
-    models = [fit(sizes, inputs, labels, epochs=epochs, seed=seed)]
+    check.count(generations, "generations")
+    models = [
+        training.fit(sizes, inputs, **objective(labels), epochs=epochs, seed=seed)
+    ]
     for k in range(1, generations):
-        models.append(
-            fit(
-                sizes,
-                inputs,
-                labels,
-                predict(models[-1], inputs),
-                alpha=alpha,
-                temperature=temperature,
-                epochs=epochs,
-                seed=seed + k,
-            )
-        )
+        teacher = training.predict(models[-1], inputs)
+        soft = objective(labels, teacher, alpha=alpha, temperature=temperature)
+        models.append(training.fit(sizes, inputs, **soft, epochs=epochs, seed=seed + k))
     return models

@@ -1,175 +1,24 @@
-"""Exercises with instant, friendly feedback that never gives the answer away.
-
-``check_function`` runs a learner's function on named test cases against a reference;
-``check_number`` compares a learner's number with the expected one. Both return a
-``Feedback``
-that Jupyter shows as a coloured box (green: well done; amber: not yet, with a hint;
-grey: your turn)
-and that is truthy when the answer is right. The messages say *which* case failed and
-*how*
-(wrong shape, NaN, too large), never the expected value.
-
+"""The course's exercises, one ``check_…`` per exercise: each runs the learner's
+function on cases chosen to catch the usual mistakes (overflow, a wrong sum, a swapped
+argument) and answers with ``checker.Feedback``, never with the expected value.
 """
 
 from __future__ import annotations
 
-import html
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
 
-_COLORS = {"correct": "#e6f4ea", "wrong": "#fef7e0", "todo": "#f1f3f4"}
-_ICONS = {"correct": "✓", "wrong": "✗", "todo": "✎"}
+# check_choice and check_number are the notebooks' questions, used from here
+from .checker import (  # noqa: F401
+    Case,
+    Feedback,
+    check_choice,
+    check_function,
+    check_number,
+)
 
 
-@dataclass(frozen=True)
-class Feedback:
-    status: str  # "correct" | "wrong" | "todo"
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.status == "correct"
-
-    def __repr__(self) -> str:
-        return f"{_ICONS[self.status]} {self.message}"
-
-    def _repr_html_(self) -> str:
-        return (
-            f"<div style='background:{_COLORS[self.status]};padding:8px "
-            "12px;border-radius:6px'>"
-            f"<b>{_ICONS[self.status]}</b> {html.escape(self.message)}</div>"
-        )
-
-
-@dataclass(frozen=True)
-class Case:
-    """One named input to a learner's function: ``args`` are passed positionally."""
-
-    name: str
-    args: tuple
-
-
-def check_function(
-    fn: Callable,
-    reference: Callable,
-    cases: Sequence[Case],
-    *,
-    name: str,
-    hint: str,
-    atol: float = 1e-6,
-    rtol: float = 1e-5,
-) -> Feedback:
-    """Run ``fn`` and ``reference`` on every case; feedback names the first case where
-    they differ.
-    """
-    if not callable(fn):
-        raise ValueError(
-            f"fn must be your function (callable), got {type(fn).__name__}"
-        )
-    for case in cases:
-        try:
-            got = fn(*[_copy(a) for a in case.args])
-        except NotImplementedError:
-            return Feedback(
-                "todo", f"Your turn: fill in {name} and run this cell again."
-            )
-        except (
-            Exception
-        ) as error:  # the learner's code raised: say what, not how to fix it
-            return Feedback(
-                "wrong",
-                f"Not yet: on the case '{case.name}', {name} raised "
-                f"{type(error).__name__}: {error}. Hint: {hint}",
-            )
-        expected = reference(*[_copy(a) for a in case.args])
-        problem = _compare(got, expected, atol, rtol)
-        if problem:
-            return Feedback(
-                "wrong", f"Not yet: on the case '{case.name}', {problem}. Hint: {hint}"
-            )
-    return Feedback(
-        "correct", f"Well done: {name} is right on all {len(cases)} test cases."
-    )
-
-
-def check_number(
-    answer, expected: float, *, name: str, hint: str, atol: float = 1e-4
-) -> Feedback:
-    """Compare a learner's number with ``expected`` to ``atol``; ``None`` or ``...``
-    means not attempted yet.
-    """
-    if answer is None or answer is Ellipsis:
-        return Feedback("todo", f"Your turn: set {name} and run this cell again.")
-    try:
-        value = float(answer.item() if hasattr(answer, "item") else answer)
-    except (TypeError, ValueError):
-        return Feedback(
-            "wrong",
-            f"Not yet: {name} should be a single number, got {type(answer).__name__}. "
-            f"Hint: {hint}",
-        )
-    if not math.isfinite(value):
-        return Feedback(
-            "wrong", f"Not yet: {name} is {value}, not a finite number. Hint: {hint}"
-        )
-    if abs(value - expected) <= atol:
-        return Feedback("correct", f"Well done: {name} is right.")
-    direction = "too large" if value > expected else "too small"
-    return Feedback(
-        "wrong", f"Not yet: {name} = {value:.4g} is {direction}. Hint: {hint}"
-    )
-
-
-def check_choice(
-    answer, expected: str, *, name: str, hint: str, choices: Sequence[str]
-) -> Feedback:
-    """Check a learner's pick among ``choices`` (case-insensitive)."""
-    if answer is None or answer is Ellipsis:
-        return Feedback(
-            "todo",
-            f"Your turn: set {name} to one of {list(choices)} and run this cell again.",
-        )
-    picked = str(answer).strip().lower()
-    if picked not in [c.lower() for c in choices]:
-        return Feedback(
-            "wrong", f"Not yet: {name} must be one of {list(choices)}, got {answer!r}."
-        )
-    if picked == expected.lower():
-        return Feedback("correct", f"Well done: {name} is right.")
-    return Feedback("wrong", f"Not yet: {answer!r} is not it. Hint: {hint}")
-
-
-def _copy(x):
-    return x.clone() if isinstance(x, torch.Tensor) else x
-
-
-def _compare(got, expected, atol: float, rtol: float) -> str | None:
-    """A description of how ``got`` differs from ``expected`` that does not reveal
-    ``expected``; None if equal.
-    """
-    expected = torch.as_tensor(expected, dtype=torch.float64)
-    try:
-        got = torch.as_tensor(
-            got.detach() if isinstance(got, torch.Tensor) else got, dtype=torch.float64
-        )
-    except (TypeError, ValueError, RuntimeError):
-        return f"your function returned a {type(got).__name__}, not a number or tensor"
-    if got.shape != expected.shape:
-        return (
-            f"your result has shape {tuple(got.shape)}, which is not the expected shape"
-        )
-    if not torch.isfinite(got).all():
-        return "your result contains NaN or inf (an overflow?)"
-    if not torch.allclose(got, expected, atol=atol, rtol=rtol):
-        worst = (got - expected).abs().max().item()
-        return f"your result is off by up to {worst:.3g}"
-    return None
-
-
-# ---------------------------------------------------------------- the course's
-# exercises
 def _bird_cases():
     g = torch.Generator().manual_seed(1)
     return [
@@ -192,7 +41,7 @@ def _bird_cases():
     ]
 
 
-def logsumexp(fn: Callable) -> Feedback:
+def check_logsumexp(fn: Callable) -> Feedback:
     """Notebook 01: a log Σ_k exp(s_k) over the last dimension that neither overflows
     nor underflows.
     """
@@ -208,7 +57,7 @@ def logsumexp(fn: Callable) -> Feedback:
     )
 
 
-def kl_divergence(fn: Callable) -> Feedback:
+def check_kl_divergence(fn: Callable) -> Feedback:
     """Notebook 01: KL(p ‖ q) = Σ p log(p / q) over the last dimension, with 0 · log 0 =
     0.
     """
@@ -233,7 +82,7 @@ def kl_divergence(fn: Callable) -> Feedback:
     )
 
 
-def mixture_loss(fn: Callable) -> Feedback:
+def check_mixture_loss(fn: Callable) -> Feedback:
     """Notebook 02: (1 − α) · KL(e_y ‖ p) + α · KL(p_t ‖ p), averaged over the batch, p
     = softmax(logits).
     """
@@ -272,7 +121,7 @@ def mixture_loss(fn: Callable) -> Feedback:
     )
 
 
-def similarity_matrix(fn: Callable) -> Feedback:
+def check_similarity_matrix(fn: Callable) -> Feedback:
     """Notebook 03: the B × B matrix of cosine similarities between the rows of a hidden
     layer.
     """
@@ -309,7 +158,7 @@ def similarity_matrix(fn: Callable) -> Feedback:
     )
 
 
-def logq_correction(fn: Callable) -> Feedback:
+def check_logq_correction(fn: Callable) -> Feedback:
     """Notebook 04: the in-batch sampled softmax loss with the logQ correction, per
     example.
 
@@ -347,7 +196,7 @@ def logq_correction(fn: Callable) -> Feedback:
     )
 
 
-def hardest_in_pool(fn: Callable) -> Feedback:
+def check_hardest_in_pool(fn: Callable) -> Feedback:
     """Notebook 04: the k highest-scoring labels of a uniform pool, never the row's own
     positive (any order).
     """
@@ -372,7 +221,7 @@ def hardest_in_pool(fn: Callable) -> Feedback:
     )
 
 
-def churn(fn: Callable) -> Feedback:
+def check_churn(fn: Callable) -> Feedback:
     """Notebook 05: Churn(M1, M2) = the fraction of examples whose predicted labels
     differ.
     """
@@ -401,7 +250,7 @@ def churn(fn: Callable) -> Feedback:
     )
 
 
-def pairwise_sum(fn: Callable) -> Feedback:
+def check_pairwise_sum(fn: Callable) -> Feedback:
     """Notebook 06: sum a float32 vector by pairwise (tree) summation: split in halves,
     sum each, add.
     """
@@ -439,7 +288,7 @@ def pairwise_sum(fn: Callable) -> Feedback:
     )
 
 
-def bad_churn(fn: Callable) -> Feedback:
+def check_bad_churn(fn: Callable) -> Feedback:
     """Notebook 07: "bad churn", the fraction of examples the old model got right and
     the new one gets wrong.
     """
@@ -462,7 +311,7 @@ def bad_churn(fn: Callable) -> Feedback:
     )
 
 
-def update_target(fn: Callable) -> Feedback:
+def check_update_target(fn: Callable) -> Feedback:
     """Notebook 07: the model-update target λ · p_old + (1 − λ) · e_y."""
     from .distillation import mixture_target
 

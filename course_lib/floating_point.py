@@ -118,12 +118,12 @@ class Twins:
 
 def train_twins(
     sizes: Sequence[int],
-    init_seeds: Sequence[int],
-    nudges: dict[int, str],
     inputs: torch.Tensor,
     targets: Targets,
     loss_fn: Callable[[torch.Tensor, Targets], torch.Tensor],
     *,
+    init_seeds: Sequence[int],
+    nudges: dict[int, str],
     epochs: int,
     dropout: float = 0.2,
     **train_kwargs,

@@ -20,7 +20,9 @@ def _compute_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
-def _reduce(per_example: torch.Tensor, reduction: str) -> torch.Tensor:
+def reduce(per_example: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Per-example losses → their "mean", "sum", or themselves ("none")."""
+    check.reduction(reduction)
     if reduction == "mean":
         return per_example.mean()
     if reduction == "sum":
@@ -52,10 +54,9 @@ def softmax_cross_entropy(
     """
     check.logits(logits)
     check.labels(labels, logits)
-    check.reduction(reduction)
     log_p = torch.log_softmax(logits.to(_compute_dtype(logits)), dim=-1)
     per_example = -log_p.gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)
-    return _reduce(per_example, reduction)
+    return reduce(per_example, reduction)
 
 
 def prediction_margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -89,11 +90,10 @@ def kl_divergence(
     check.probabilities(p, "p")
     check.probabilities(q, "q")
     check.same_shape(p, q, "p", "q")
-    check.reduction(reduction)
     dtype = torch.promote_types(_compute_dtype(p), _compute_dtype(q))
     p, q = p.to(dtype), q.to(dtype)
     per_example = (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
-    return _reduce(per_example, reduction)
+    return reduce(per_example, reduction)
 
 
 def entropy(probs: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -101,9 +101,8 @@ def entropy(probs: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     "Entropy regularisers").
     """
     check.probabilities(probs, "probs")
-    check.reduction(reduction)
     p = probs.to(_compute_dtype(probs))
-    return _reduce(-torch.xlogy(p, p).sum(dim=-1), reduction)
+    return reduce(-torch.xlogy(p, p).sum(dim=-1), reduction)
 
 
 def teacher_weighted_cross_entropy(
@@ -115,18 +114,17 @@ def teacher_weighted_cross_entropy(
     The slide's four-term sum; it equals KL(p^t ‖ p) + H(p^t), so over the student it
     minimises KL(p^t ‖ p). With a one-hot teacher it is the ordinary CE.
     """
-    check.logits(student_logits, "student_logits", check_finite=False)
+    check.tensor(student_logits, "student_logits")
     check.probabilities(teacher_probs, "teacher_probs")
     check.same_shape(student_logits, teacher_probs, "student_logits", "teacher_probs")
-    check.reduction(reduction)
     dtype = _compute_dtype(student_logits)
     log_p = torch.log_softmax(student_logits.to(dtype), dim=-1)
     per_example = -(teacher_probs.to(dtype) * log_p).sum(dim=-1)
-    # A NaN or ±inf logit always reaches the result (+inf or NaN poisons log_softmax's
-    # row; −inf gives p_t · (−inf) = −inf or 0 · (−inf) = NaN), so checking the B
-    # results replaces a pass over B × L logits.
+    # A NaN or ±inf logit always reaches its row's result (+inf or NaN poisons the
+    # log-softmax; −inf gives p_t · (−inf) = −inf or 0 · (−inf) = NaN), so checking
+    # the B results replaces a pass over the B × L logits (make bench: 1.4× → 1.25×).
     check.finite(per_example, "student_logits")
-    return _reduce(per_example, reduction)
+    return reduce(per_example, reduction)
 
 
 def distillation_loss(
@@ -149,7 +147,6 @@ def distillation_loss(
     check.labels(labels, student_logits, scores_name="student_logits")
     alpha = check.unit_interval(alpha, "alpha")
     temperature = check.positive(temperature, "temperature")
-    check.reduction(reduction)
     dtype = _compute_dtype(student_logits)
     s, t = student_logits.to(dtype), teacher_logits.to(dtype)
     hard = (
@@ -160,7 +157,7 @@ def distillation_loss(
     log_p_student = torch.log_softmax(s / temperature, dim=-1)
     log_p_teacher = torch.log_softmax(t / temperature, dim=-1)
     soft = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=-1)
-    return _reduce((1 - alpha) * hard + alpha * temperature**2 * soft, reduction)
+    return reduce((1 - alpha) * hard + alpha * temperature**2 * soft, reduction)
 
 
 def ce_bounds(

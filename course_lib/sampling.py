@@ -11,23 +11,16 @@ with the logQ correction (Bengio & Senécal 2008; Yi et al. 2019,
 from __future__ import annotations
 
 import time
-import warnings
+from collections.abc import Callable
 
 import torch
 
 from . import _validate as check
-
-# Adagrad's sparse update warns once per process that PyTorch skips sparse invariant
-# checks: noise for learners.
-warnings.filterwarnings(
-    "ignore", message="Sparse invariant checks are implicitly disabled"
-)
+from .losses import reduce
 
 
 def _check_k(k: int, available: int, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}")
-    if k > available:
+    if check.count(k, name) > available:
         raise ValueError(
             f"{name}={k} is more negatives than the {available} labels available"
         )
@@ -35,7 +28,7 @@ def _check_k(k: int, available: int, name: str = "k") -> int:
 
 
 def uniform_negatives(
-    batch_size: int, k: int, num_labels: int, generator: torch.Generator
+    k: int, num_labels: int, generator: torch.Generator
 ) -> torch.Tensor:
     """k labels drawn uniformly without replacement, shared by the batch: shape (k,).
 
@@ -82,6 +75,7 @@ def hard_negatives(scores: torch.Tensor, labels: torch.Tensor, k: int) -> torch.
     Slide "Solution #3": maximally informative, but needs every score, which is what
     sampling avoids.
     """
+    check.logits(scores, "scores")
     check.labels(labels, scores, scores_name="scores")
     _check_k(k, scores.shape[-1] - 1)
     masked = scores.detach().scatter(-1, labels.long().unsqueeze(-1), float("-inf"))
@@ -98,6 +92,7 @@ def mined_negatives(
     a large uniformly sampled batch. ``scores_pool`` (B, m) are the scores of the
     ``pool`` labels; a pool label equal to the row's positive is never picked.
     """
+    check.logits(scores_pool, "scores_pool")
     if scores_pool.shape[-1] != len(pool):
         raise ValueError(
             f"scores_pool has {scores_pool.shape[-1]} columns but pool has {len(pool)} "
@@ -127,21 +122,20 @@ def sampled_softmax_loss(
     removed (score −inf). ``log_q_*`` are the log sampling probabilities of the labels,
     subtracted from their scores (Yi et al. 2019).
     """
-    check.reduction(reduction)
+    check.logits(positive_scores, "positive_scores")
+    check.logits(negative_scores, "negative_scores")
     if positive_scores.dim() != 1:
         raise ValueError(
             f"positive_scores must have shape (B,), got {tuple(positive_scores.shape)}"
         )
-    negatives = (
-        negative_scores.expand(len(positive_scores), -1)
-        if negative_scores.dim() == 1
-        else negative_scores
-    )
-    if negatives.shape[0] != len(positive_scores):
+    if negative_scores.dim() > 2 or (
+        negative_scores.dim() == 2 and len(negative_scores) != len(positive_scores)
+    ):
         raise ValueError(
-            f"negative_scores has {negatives.shape[0]} rows but positive_scores has "
-            f"{len(positive_scores)}"
+            f"negative_scores must have shape (k,) or (B, k) with B = "
+            f"{len(positive_scores)}, got {tuple(negative_scores.shape)}"
         )
+    negatives = negative_scores.expand(len(positive_scores), -1)
     positives = positive_scores
     if log_q_positive is not None:
         positives = positives - log_q_positive
@@ -150,10 +144,7 @@ def sampled_softmax_loss(
     if accidental_hits is not None:
         negatives = negatives.masked_fill(accidental_hits, float("-inf"))
     logits = torch.cat([positives.unsqueeze(-1), negatives], dim=-1)
-    per_example = torch.logsumexp(logits, dim=-1) - positives
-    if reduction == "mean":
-        return per_example.mean()
-    return per_example.sum() if reduction == "sum" else per_example
+    return reduce(torch.logsumexp(logits, dim=-1) - positives, reduction)
 
 
 STRATEGIES = (
@@ -202,6 +193,38 @@ class Retriever(torch.nn.Module):
         )
 
 
+def choose_negatives(
+    strategy: str,
+    labels: torch.Tensor,
+    score: Callable[[torch.Tensor | None], torch.Tensor],
+    *,
+    k: int,
+    num_labels: int,
+    generator: torch.Generator,
+    pool_size: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The negatives of one batch under a sampling ``strategy`` (one of ``STRATEGIES``
+    but the full softmax) and their accidental hits: (negatives, hits).
+
+    ``negatives`` is (k,) shared by the batch or (B, k) per row; ``hits`` (B, k) marks
+    a negative equal to the row's positive. ``score(label_ids)`` gives the (B, m) scores
+    of m labels, or all B × L scores for ``None`` (exact hard negatives need them).
+    """
+    if strategy in ("in-batch", "in-batch + logQ"):
+        negatives = in_batch_negatives(labels)
+    elif strategy == "uniform":
+        negatives = uniform_negatives(k, num_labels, generator)
+    elif strategy == "exact hard":
+        negatives = hard_negatives(score(None), labels, k)
+    elif strategy == "mined (hardest in pool)":
+        _check_k(pool_size, num_labels, "pool_size")
+        pool = uniform_negatives(pool_size, num_labels, generator)
+        negatives = mined_negatives(score(pool), pool, labels, k)
+    else:
+        raise ValueError(f"strategy must be one of {STRATEGIES[1:]}, got {strategy!r}")
+    return negatives, labels.unsqueeze(1) == negatives.expand(len(labels), -1)
+
+
 def strategy_loss(
     strategy: str,
     model: Retriever,
@@ -214,42 +237,28 @@ def strategy_loss(
     pool_size: int = 0,
 ) -> torch.Tensor:
     """The training loss of one step under a negative-sampling ``strategy`` (one of
-    ``STRATEGIES``).
+    ``STRATEGIES``); "in-batch + logQ" subtracts ``log_prior`` from every score.
     """
-    L = model.labels.num_embeddings
-    positives = (queries * model.labels(labels)).sum(-1)
     if strategy == "full softmax":
         return torch.nn.functional.cross_entropy(model.all_scores(queries), labels)
-    if strategy in ("in-batch", "in-batch + logQ"):
-        negatives = in_batch_negatives(labels)
-        scores = model.scores(queries, negatives)
-        # the diagonal and repeated labels
-        hits = labels.unsqueeze(1) == negatives.unsqueeze(0)
-        log_q = log_prior[negatives] if strategy == "in-batch + logQ" else None
-        return sampled_softmax_loss(
-            positives,
-            scores,
-            hits,
-            log_prior[labels] if log_q is not None else None,
-            log_q,
-        )
-    if strategy == "uniform":
-        negatives = uniform_negatives(len(labels), k, L, generator)
-        return sampled_softmax_loss(
-            positives,
-            model.scores(queries, negatives),
-            labels.unsqueeze(1) == negatives,
-        )
-    if strategy == "exact hard":
-        negatives = hard_negatives(model.all_scores(queries), labels, k)
-        return sampled_softmax_loss(positives, model.scores(queries, negatives))
-    if strategy == "mined (hardest in pool)":
-        pool = uniform_negatives(
-            len(labels), _check_k(pool_size, L, "pool_size"), L, generator
-        )
-        negatives = mined_negatives(model.scores(queries, pool), pool, labels, k)
-        return sampled_softmax_loss(positives, model.scores(queries, negatives))
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    negatives, hits = choose_negatives(
+        strategy,
+        labels,
+        lambda ids: (
+            model.all_scores(queries) if ids is None else model.scores(queries, ids)
+        ),
+        k=k,
+        num_labels=model.labels.num_embeddings,
+        generator=generator,
+        pool_size=pool_size,
+    )
+    positives = (queries * model.labels(labels)).sum(-1)
+    log_q = [None, None]
+    if strategy == "in-batch + logQ":
+        log_q = [log_prior[labels], log_prior[negatives]]
+    return sampled_softmax_loss(
+        positives, model.scores(queries, negatives), hits, *log_q
+    )
 
 
 def head_labels(label_prior: torch.Tensor, mass: float = 0.5) -> torch.Tensor:
@@ -257,6 +266,7 @@ def head_labels(label_prior: torch.Tensor, mass: float = 0.5) -> torch.Tensor:
     of the examples.
     """
     mass = check.unit_interval(mass, "mass")
+    check.nonnegative(check.tensor(label_prior, "label_prior"), "label_prior")
     order = label_prior.argsort(descending=True)
     in_head = label_prior[order].cumsum(0) - label_prior[order] < mass
     mask = torch.zeros(len(label_prior), dtype=torch.bool)
@@ -308,6 +318,7 @@ def step_time(
         )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        optimiser.step()
+        with torch.sparse.check_sparse_tensor_invariants(enable=False):  # as train()
+            optimiser.step()
         times.append(time.perf_counter() - start)
     return sorted(times[1:])[len(times[1:]) // 2]

@@ -13,7 +13,18 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from . import _validate as check
+
 Targets = torch.Tensor | dict[str, torch.Tensor]
+
+
+def _dropout(
+    x: torch.Tensor, p: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Inverted dropout: keep each unit with probability 1 − p, scaled by 1 / (1 − p);
+    the mask is drawn from ``generator`` (Srivastava et al. 2014)."""
+    keep = torch.empty_like(x).bernoulli_(1 - p, generator=generator)
+    return x * keep / (1 - p)
 
 
 class MLP(nn.Module):
@@ -37,7 +48,7 @@ class MLP(nn.Module):
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])
         )
-        self.dropout = dropout
+        self.sizes, self.dropout = list(sizes), dropout
         self.dropout_generator: torch.Generator | None = None
         g = torch.Generator().manual_seed(init_seed)
         with torch.no_grad():
@@ -53,16 +64,17 @@ class MLP(nn.Module):
         for layer in self.layers[:-1]:
             x = torch.relu(layer(x))
             if self.training and self.dropout > 0:
-                keep = torch.empty_like(x).bernoulli_(
-                    1 - self.dropout, generator=self.dropout_generator
-                )
-                x = x * keep / (1 - self.dropout)
+                x = _dropout(x, self.dropout, self.dropout_generator)
         return x
 
+    def logits_and_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, last hidden layer) from one pass, for losses that match
+        representations."""
+        h = self.hidden(x)
+        return self.layers[-1](h), h
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # kept for losses that match representations (hints, relations)
-        self.last_hidden = self.hidden(x)
-        return self.layers[-1](self.last_hidden)
+        return self.logits_and_hidden(x)[0]
 
 
 class EnsembleMLP(nn.Module):
@@ -103,18 +115,17 @@ class EnsembleMLP(nn.Module):
             x = torch.relu(torch.baddbmm(b, x, w))
             if self.training and self.dropout > 0:
                 gens = self.dropout_generators or [None] * self.members
-                keep = torch.stack(
-                    [
-                        torch.empty_like(x[k]).bernoulli_(1 - self.dropout, generator=g)
-                        for k, g in enumerate(gens)
-                    ]
+                x = torch.stack(
+                    [_dropout(x[k], self.dropout, g) for k, g in enumerate(gens)]
                 )
-                x = x * keep / (1 - self.dropout)
         return x
 
+    def logits_and_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.hidden(x)
+        return torch.baddbmm(self.biases[-1], h, self.weights[-1]), h
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.last_hidden = self.hidden(x)
-        return torch.baddbmm(self.biases[-1], self.last_hidden, self.weights[-1])
+        return self.logits_and_hidden(x)[0]
 
     def member(self, k: int) -> MLP:
         """Member k as a stand-alone MLP (a copy)."""
@@ -139,7 +150,7 @@ def train(
     model: nn.Module,
     inputs: torch.Tensor,
     targets: Targets,
-    loss_fn: Callable[[torch.Tensor, Targets], torch.Tensor],
+    loss_fn: Callable[..., torch.Tensor],
     *,
     epochs: int,
     batch_size: int = 64,
@@ -148,6 +159,7 @@ def train(
     data_seed: int | Sequence[int] = 0,
     dropout_seed: int | Sequence[int] = 0,
     extra_params: Sequence[torch.Tensor] = (),
+    with_hidden: bool = False,
     optimiser: type[torch.optim.Optimizer] = torch.optim.Adam,
     on_epoch: Callable[[int], None] | None = None,
 ) -> list[float]:
@@ -155,43 +167,45 @@ def train(
     loss of each epoch.
 
     ``targets`` is a tensor or a dict of tensors indexed like ``inputs`` (labels,
-    teacher logits, …); ``loss_fn(logits, batch_targets)`` sees the matching rows.
-    ``optimiser`` is Adam unless a model needs another (Adagrad takes the sparse
-    gradients of a large label-embedding table). The model is left in eval mode.
-    ``on_epoch(epoch)``, if given, is called after each epoch (to record how training
-    evolves).
+    teacher logits, …); ``loss_fn(logits, batch_targets)`` sees the matching rows, and
+    with ``with_hidden`` also the model's last hidden layer as a third argument (losses
+    that match representations). ``extra_params`` are trained too (a hint's
+    projection). ``optimiser`` is Adam unless a model needs another (Adagrad takes the
+    sparse gradients of a large label-embedding table). The model is left in eval mode.
+    ``on_epoch(epoch)``, if given, is called after each epoch.
 
     For an ``EnsembleMLP`` of K members, ``data_seed`` and ``dropout_seed`` may give one
     seed per member: each member draws its own batch order, batches are (K, b) and
     ``loss_fn`` sees (K, b, C) logits; its mean is scaled by K so that each member gets
     the gradient of its own mean loss.
     """
-    if epochs < 1 or batch_size < 1:
+    check.count(epochs, "epochs")
+    check.count(batch_size, "batch_size")
+    check.tensor(inputs, "inputs", min_dim=2)
+    n, sizes = len(inputs), getattr(model, "sizes", None)
+    if sizes and inputs.shape[-1] != sizes[0]:
         raise ValueError(
-            f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}"
+            f"inputs has {inputs.shape[-1]} features per row but the model takes "
+            f"{sizes[0]} (sizes {sizes})"
         )
-    n = len(inputs)
-    if n == 0:
-        raise ValueError("inputs is empty: nothing to train on")
     for name, t in (
         targets.items() if isinstance(targets, dict) else [("targets", targets)]
     ):
         if len(t) != n:
             raise ValueError(f"{name} has {len(t)} rows but inputs has {n}")
     members = getattr(model, "members", 0)
+    order_gs = [
+        torch.Generator().manual_seed(s)
+        for s in _per_member(data_seed, max(members, 1), "data_seed")
+    ]
+    dropout_gs = [
+        torch.Generator().manual_seed(s)
+        for s in _per_member(dropout_seed, max(members, 1), "dropout_seed")
+    ]
     if members:
-        order_gs = [
-            torch.Generator().manual_seed(s)
-            for s in _per_member(data_seed, members, "data_seed")
-        ]
-        model.dropout_generators = [
-            torch.Generator().manual_seed(s)
-            for s in _per_member(dropout_seed, members, "dropout_seed")
-        ]
-    else:
-        order_gs = [torch.Generator().manual_seed(data_seed)]
-        if hasattr(model, "dropout_generator"):
-            model.dropout_generator = torch.Generator().manual_seed(dropout_seed)
+        model.dropout_generators = dropout_gs
+    elif hasattr(model, "dropout_generator"):
+        model.dropout_generator = dropout_gs[0]
     optimiser = optimiser(
         list(model.parameters()) + list(extra_params), lr=lr, weight_decay=weight_decay
     )
@@ -208,10 +222,17 @@ def train(
                 if isinstance(targets, dict)
                 else targets[batch]
             )
-            loss = loss_fn(model(inputs[batch]), batch_targets)
+            if with_hidden:
+                logits, hidden = model.logits_and_hidden(inputs[batch])
+                loss = loss_fn(logits, batch_targets, hidden)
+            else:
+                loss = loss_fn(model(inputs[batch]), batch_targets)
             optimiser.zero_grad(set_to_none=True)
             (loss * members if members else loss).backward()
-            optimiser.step()
+            # sparse gradients (a label table): skip PyTorch's invariant checks, and
+            # say so, which keeps it from warning about it
+            with torch.sparse.check_sparse_tensor_invariants(enable=False):
+                optimiser.step()
             total += loss.item() * batch.shape[-1]
         history.append(total / n)
         if on_epoch is not None:
@@ -227,14 +248,27 @@ def predict(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     return model(inputs)
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max logit is the label."""
-    if logits.shape[:-1] != labels.shape:
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float | torch.Tensor:
+    """Fraction of rows whose arg-max logit is the label: a float for one model's
+    (N, C) logits, a (K,) tensor (one per member) for an ensemble's (K, N, C).
+    """
+    check.logits(logits)
+    if logits.shape[-2:-1] != labels.shape:
         raise ValueError(
             f"labels has shape {tuple(labels.shape)} but logits has shape "
-            f"{tuple(logits.shape)}"
+            f"{tuple(logits.shape)}: expected ({logits.shape[-2]},)"
         )
-    return (logits.argmax(-1) == labels).double().mean().item()
+    per_model = (logits.argmax(-1) == labels).double().mean(-1)
+    return per_model.item() if logits.dim() == 2 else per_model
+
+
+def derived_seeds(init_seeds: Sequence[int]) -> dict[str, list[int]]:
+    """The course's seed rule: a model's data-order and dropout seeds are its init seed
+    + 1 and + 2, as keyword arguments of ``train``."""
+    return {
+        "data_seed": [s + 1 for s in init_seeds],
+        "dropout_seed": [s + 2 for s in init_seeds],
+    }
 
 
 SOURCES = ("all", "init", "data order", "dropout", "none")
@@ -247,62 +281,57 @@ def member_seeds(source: str, members: int, seed: int = 0) -> dict[str, list[int
     "init", "data order" or "dropout": only that seed differs between members; "all":
     every one differs; "none": every member gets identical seeds (so, on a CPU,
     identical models). Returns the keyword arguments ``init_seeds``, ``data_seed`` and
-    ``dropout_seed`` for EnsembleMLP and train().
+    ``dropout_seed`` of ``fit_ensemble``.
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-    if members < 1:
-        raise ValueError(f"members must be >= 1, got {members}")
+    check.count(members, "members")
     varied = [seed + 1000 * (k + 1) for k in range(members)]
-    fixed = [seed] * members
-    pick = lambda name: varied if source in ("all", name) else fixed  # noqa: E731
+    pick = lambda name: varied if source in ("all", name) else [seed] * members  # noqa: E731
     return {
         "init_seeds": pick("init"),
-        "data_seed": [s + 1 for s in pick("data order")],
-        "dropout_seed": [s + 2 for s in pick("dropout")],
+        "data_seed": derived_seeds(pick("data order"))["data_seed"],
+        "dropout_seed": derived_seeds(pick("dropout"))["dropout_seed"],
     }
 
 
-def derived_seeds(init_seeds: Sequence[int]) -> dict[str, list[int]]:
-    """Each member's data-order and dropout seeds from its init seed (init + 1 and
-    init + 2), as keyword arguments of ``train``."""
-    return {
-        "data_seed": [s + 1 for s in init_seeds],
-        "dropout_seed": [s + 2 for s in init_seeds],
-    }
+def fit(
+    sizes: Sequence[int],
+    inputs: torch.Tensor,
+    targets: Targets,
+    loss_fn: Callable[..., torch.Tensor],
+    *,
+    epochs: int,
+    seed: int = 0,
+    dropout: float = 0.0,
+    **train_kwargs,
+) -> MLP:
+    """An MLP of ``sizes`` from ``seed``, trained on the course's loop (data order and
+    dropout from ``derived_seeds``) and left in eval mode. ``train_kwargs`` go to
+    ``train`` (batch_size, lr, weight_decay, extra_params, with_hidden, …).
+    """
+    model = MLP(sizes, dropout=dropout, init_seed=seed)
+    seeds = {k: v[0] for k, v in derived_seeds([seed]).items()}
+    train(model, inputs, targets, loss_fn, epochs=epochs, **seeds, **train_kwargs)
+    return model
 
 
 def fit_ensemble(
     sizes: Sequence[int],
-    init_seeds: Sequence[int],
     inputs: torch.Tensor,
     targets: Targets,
-    loss_fn: Callable[[torch.Tensor, Targets], torch.Tensor],
+    loss_fn: Callable[..., torch.Tensor],
     *,
+    init_seeds: Sequence[int],
     epochs: int,
-    data_seeds: Sequence[int] | None = None,
-    dropout_seeds: Sequence[int] | None = None,
     dropout: float = 0.2,
-    batch_size: int = 64,
     **train_kwargs,
 ) -> EnsembleMLP:
     """An EnsembleMLP with one member per init seed, trained on the course's loop and
-    left in eval mode. Data-order and dropout seeds default to ``derived_seeds``.
+    left in eval mode. ``data_seed`` and ``dropout_seed`` default to ``derived_seeds``;
+    ``member_seeds`` gives all three for one source of randomness.
     """
     model = EnsembleMLP(sizes, list(init_seeds), dropout=dropout)
-    seeds = derived_seeds(init_seeds)
-    if data_seeds is not None:
-        seeds["data_seed"] = list(data_seeds)
-    if dropout_seeds is not None:
-        seeds["dropout_seed"] = list(dropout_seeds)
-    train(
-        model,
-        inputs,
-        targets,
-        loss_fn,
-        epochs=epochs,
-        batch_size=batch_size,
-        **seeds,
-        **train_kwargs,
-    )
+    train_kwargs = derived_seeds(init_seeds) | train_kwargs
+    train(model, inputs, targets, loss_fn, epochs=epochs, **train_kwargs)
     return model

@@ -26,9 +26,13 @@ from matplotlib.figure import Figure
 from .plots import to_png
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-PANELS: list[
-    "LivePanel"
-] = []  # every panel shown in this kernel, for the benchmark of callback times
+
+
+def _look() -> dict:
+    """Every control's look: a label that is never cut off, one width on a projector."""
+    return {"style": {"description_width": "110px"}, "layout": W.Layout(width="480px")}
+
+
 STATIC_NOTE = (
     "Interactive controls: run the notebook to move them. "
     "The figure below shows their starting values."
@@ -54,8 +58,7 @@ def slider(
         description=description,
         readout_format=readout_format,
         continuous_update=False,
-        style={"description_width": "110px"},
-        layout=W.Layout(width="480px"),
+        **_look(),
     )
 
 
@@ -78,7 +81,6 @@ class LivePanel:
         self.controls, self.update = dict(controls), update
         self.timings: list[float] = []
         self._figure_handle = self._readout_handle = None
-        PANELS.append(self)
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
 
@@ -108,13 +110,13 @@ class LivePanel:
         """Display the controls (with a text fallback for readers without a kernel), the
         figure and the readout.
         """
-        box = W.VBox(list(self.controls.values()))
+        self.box = W.VBox(list(self.controls.values()))
         display(
             {
                 WIDGET_VIEW: {
                     "version_major": 2,
                     "version_minor": 0,
-                    "model_id": box.model_id,
+                    "model_id": self.box.model_id,
                 },
                 "text/plain": STATIC_NOTE,
             },
@@ -134,8 +136,7 @@ def choice_slider(description: str, options, value):
         value=value,
         description=description,
         continuous_update=False,
-        style={"description_width": "110px"},
-        layout=W.Layout(width="480px"),
+        **_look(),
     )
 
 
@@ -145,6 +146,5 @@ def dropdown(description: str, options, value):
         options=list(options),
         value=value,
         description=description,
-        style={"description_width": "110px"},
-        layout=W.Layout(width="480px"),
+        **_look(),
     )

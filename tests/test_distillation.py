@@ -1,11 +1,11 @@
-"""course_lib.distillation and experiments: targets, the T² gradient, dark knowledge,
-matching losses.
+"""course_lib.distillation: targets, the T² gradient, dark knowledge, matching losses,
+the students' objective.
 """
 
 import pytest
 import torch
 
-from course_lib import distillation, experiments, plots
+from course_lib import distillation, losses, training
 
 
 def probs(seed, shape=(6, 5)):
@@ -86,69 +86,44 @@ def test_matching_losses():
     )
 
 
-def test_fit_paths_and_errors():
+def test_objective_paths_and_errors():
     g = torch.Generator().manual_seed(5)
     x, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
     teacher_logits, teacher_hidden = (
         torch.randn(40, 3, generator=g),
         torch.randn(40, 12, generator=g),
     )
-    for kwargs in (
-        {},
-        {"alpha": 0.5, "temperature": 2.0},
-        {"alpha": 0.5, "match": "hint"},
-        {"alpha": 0.5, "match": "relation"},
-    ):
-        model = distillation.fit(
-            [6, 8, 3],
-            x,
-            y,
-            teacher_logits,
-            teacher_hidden=teacher_hidden,
-            epochs=2,
-            **kwargs,
-        )
-        assert model(x).shape == (40, 3)
-    pure = distillation.fit([6, 8, 3], x, None, teacher_logits, alpha=1.0, epochs=2)
-    assert torch.isfinite(pure(x)).all()
+    hidden = dict(teacher_hidden=teacher_hidden, hidden_width=8)
+    out = {}
+    for name, kwargs in {
+        "soft": {"alpha": 0.5, "temperature": 2.0},
+        "hint": {"alpha": 0.5, "temperature": 2.0, "match": "hint", **hidden},
+        "relation": {"alpha": 0.5, "temperature": 2.0, "match": "relation", **hidden},
+    }.items():
+        goal = distillation.objective(y, teacher_logits, **kwargs)
+        before = [p.clone() for p in goal["extra_params"]]
+        out[name] = training.fit([6, 8, 3], x, **goal, epochs=2)(x)
+        # a hint's projection is trained with the student
+        assert all(not torch.equal(a, b) for a, b in zip(before, goal["extra_params"]))
+        assert len(before) == (2 if name == "hint" else 0)
+    assert not torch.equal(out["soft"], out["hint"])
+    assert not torch.equal(out["soft"], out["relation"])
+    # α = 0 is the plain cross-entropy, to the bit
+    plain = training.fit([6, 8, 3], x, **distillation.objective(y), epochs=2)
+    ce = training.fit([6, 8, 3], x, y, losses.softmax_cross_entropy, epochs=2)
+    assert torch.equal(plain(x), ce(x))
+    pure = distillation.objective(None, teacher_logits, alpha=1.0)
+    assert torch.isfinite(training.fit([6, 8, 3], x, **pure, epochs=2)(x)).all()
     with pytest.raises(ValueError, match="labels"):
-        distillation.fit([6, 3], x, None, teacher_logits, alpha=0.5)
+        distillation.objective(None, teacher_logits, alpha=0.5)
     with pytest.raises(ValueError, match="teacher_logits"):
-        distillation.fit([6, 3], x, y, None, alpha=0.5)
+        distillation.objective(y, None, alpha=0.5)
     with pytest.raises(ValueError, match="teacher_hidden"):
-        distillation.fit([6, 3], x, y, teacher_logits, alpha=0.5, match="hint")
+        distillation.objective(y, teacher_logits, alpha=0.5, match="hint")
+    with pytest.raises(ValueError, match="hidden_width"):
+        distillation.objective(y, match="hint", teacher_hidden=teacher_hidden)
     with pytest.raises(ValueError, match="match"):
-        distillation.fit([6, 3], x, y, match="everything")
-
-
-def test_experiments_helpers(capsys):
-    results = experiments.over_seeds(
-        lambda s: {"acc": 0.5 + 0.1 * s}, [0, 1, 2], desc="t"
-    )
-    assert [r["acc"] for r in results] == [0.5, 0.6, 0.7]
-    mean, std = experiments.summary(results, "acc")
-    assert mean == pytest.approx(0.6) and std == pytest.approx(0.1)
-    assert experiments.mean_pm_std(results, "acc") == "60.0 ± 10.0"
-    with pytest.raises(ValueError, match="seeds"):
-        experiments.over_seeds(lambda s: {}, [], desc="t")
-
-
-def test_more_plots():
-    fig, (a, b) = plots.figure(ncols=2)
-    plots.heatmap(
-        a,
-        [[1.0, 0.1], [0.2, 0.9]],
-        ["a", "b"],
-        ["a", "b"],
-        xlabel="k",
-        ylabel="c",
-        vmax=0.5,
-    )
-    plots.seed_points(b, {"x": [0.5, 0.6], "y": [0.7, 0.8]}, ylabel="%")
-    drawn = plots.bars(a, [0.1, 0.2], ["a", "b"], ylabel="p", fmt=None)
-    plots.update_bars(drawn, [0.3, 0.4], fmt=None)
-    assert [bar.get_height() for bar in drawn] == [0.3, 0.4]
-    assert plots.to_png(fig).startswith(b"\x89PNG")
+        distillation.objective(y, match="everything")
 
 
 def test_self_distill_generations():
@@ -158,7 +133,8 @@ def test_self_distill_generations():
         [4, 8, 3], x, y, 3, alpha=0.5, temperature=2.0, epochs=2, seed=0
     )
     assert len(models) == 3 and len({id(m) for m in models}) == 3
-    first = distillation.fit([4, 8, 3], x, y, epochs=2, seed=0)
+    ce = losses.softmax_cross_entropy
+    first = training.fit([4, 8, 3], x, y, ce, epochs=2, seed=0)
     assert all(
         torch.equal(p, q) for p, q in zip(first.parameters(), models[0].parameters())
     )

@@ -133,20 +133,13 @@ def test_member_seeds_switch_one_source_at_a_time():
 
 
 def test_identical_seeds_give_identical_members():
-    from course_lib.training import member_seeds
+    from course_lib.training import fit_ensemble, member_seeds
 
     x, y = task()
     seeds = member_seeds("none", 3, seed=1)
-    ensemble = EnsembleMLP(SIZES, seeds["init_seeds"], dropout=0.3)
-    train(
-        ensemble,
-        x,
-        y,
-        losses.softmax_cross_entropy,
-        epochs=2,
-        data_seed=seeds["data_seed"],
-        dropout_seed=seeds["dropout_seed"],
-    )
+    ce = losses.softmax_cross_entropy
+    # member_seeds gives exactly fit_ensemble's keywords
+    ensemble = fit_ensemble(SIZES, x, y, ce, epochs=2, dropout=0.3, **seeds)
     out = ensemble(x)
     assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
 
@@ -157,10 +150,10 @@ def test_fit_ensemble_is_the_loop_with_default_seeds():
     x, y = task()
     model = fit_ensemble(
         SIZES,
-        SEEDS,
         x,
         y,
         losses.softmax_cross_entropy,
+        init_seeds=SEEDS,
         epochs=2,
         dropout=0.3,
         batch_size=32,

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from course_lib.exercises import Case, check_choice, check_function, check_number
+from course_lib.checker import Case, check_choice, check_function, check_number
 
 CASES = [
     Case("small", (torch.tensor([1.0, 2.0, 3.0]),)),
@@ -81,16 +81,16 @@ def test_course_exercises_reject_typical_mistakes():
     from course_lib import exercises
 
     naive_lse = lambda s: torch.log(torch.exp(s).sum(-1))  # noqa: E731
-    assert exercises.logsumexp(naive_lse).status == "wrong"
+    assert exercises.check_logsumexp(naive_lse).status == "wrong"
     naive_kl = lambda p, q: (p * torch.log(p / q)).sum(-1)  # noqa: E731  (0 · log 0 is NaN)
-    assert "NaN" in exercises.kl_divergence(naive_kl).message
+    assert "NaN" in exercises.check_kl_divergence(naive_kl).message
     # noqa: E731
     summed = lambda s, y, p_t, a: (
         (1 - a) * torch.nn.functional.cross_entropy(s, y, reduction="sum")
     )
-    assert exercises.mixture_loss(summed).status == "wrong"
+    assert exercises.check_mixture_loss(summed).status == "wrong"
     unnormalised = lambda h: h @ h.T  # noqa: E731
-    assert exercises.similarity_matrix(unnormalised).status == "wrong"
+    assert exercises.check_similarity_matrix(unnormalised).status == "wrong"
 
 
 def test_churn_unit_exercises_reject_typical_mistakes():
@@ -99,13 +99,13 @@ def test_churn_unit_exercises_reject_typical_mistakes():
     from course_lib import exercises
 
     integer_division = lambda a, b: (a != b).sum() // len(a)  # noqa: E731
-    assert exercises.churn(integer_division).status == "wrong"
+    assert exercises.check_churn(integer_division).status == "wrong"
     any_churn = lambda old, new, y: (old != new).double().mean()  # noqa: E731  (all churn, not bad churn)
-    assert exercises.bad_churn(any_churn).status == "wrong"
+    assert exercises.check_bad_churn(any_churn).status == "wrong"
     # noqa: E731
     swapped = lambda p, y, lam: (
         (1 - lam) * p + lam * torch.nn.functional.one_hot(y, p.shape[-1])
     )
-    assert exercises.update_target(swapped).status == "wrong"
+    assert exercises.check_update_target(swapped).status == "wrong"
     float64_sum = lambda x: float(np.sum(np.asarray(x, dtype=np.float64)))  # noqa: E731  (exact-ish, not pairwise float32)
-    assert exercises.pairwise_sum(float64_sum).status == "wrong"
+    assert exercises.check_pairwise_sum(float64_sum).status == "wrong"

@@ -70,11 +70,11 @@ def test_train_twins_controls_stay_identical_and_dead_nudges_stay_one_weight_apa
     y = (x[:, 0] > 0).long() + (x[:, 4] > 0).long()
     twins = fp.train_twins(
         [5, 8, 3],
-        [0, 0, 1],
-        {0: "strongest", 1: "dead"},
         x,
         y,
         losses.softmax_cross_entropy,
+        init_seeds=[0, 0, 1],
+        nudges={0: "strongest", 1: "dead"},
         epochs=3,
         batch_size=16,
         lr=0.05,
@@ -98,11 +98,11 @@ def test_train_twins_rejects_a_member_that_does_not_exist():
     with pytest.raises(ValueError, match="nudges"):
         fp.train_twins(
             [5, 3],
-            [0],
-            {1: "strongest"},
             x,
             torch.zeros(50, dtype=torch.long),
             losses.softmax_cross_entropy,
+            init_seeds=[0],
+            nudges={1: "strongest"},
             epochs=1,
         )
 

@@ -27,8 +27,18 @@ def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def test_the_course_has_its_first_notebooks():
-    assert [p.stem for p in NOTEBOOKS][:2] == ["00_start_here", "01_softmax_margin_kl"]
+def test_the_notebooks_are_numbered_in_order_and_every_one_is_on_the_course_map():
+    numbers = [int(p.stem[:2]) for p in NOTEBOOKS]
+    assert (
+        numbers == list(range(len(NOTEBOOKS))) and NOTEBOOKS[0].stem == "00_start_here"
+    )
+    readme = (NOTEBOOKS[0].parent.parent / "README.md").read_text()
+    toc = (NOTEBOOKS[0].parent.parent / "book" / "_toc.yml").read_text()
+    for path in NOTEBOOKS:
+        assert (
+            f"| {path.stem[:2]} | [" in readme and f"](notebooks/{path.name})" in readme
+        )
+        assert f"- file: notebooks/{path.stem}\n" in toc, path.stem
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -20,6 +20,7 @@ COLAB = {
     "matplotlib": "3.10.0",
     "numpy": "2.0.2",
     "tqdm": "4.67.1",
+    "scikit-learn": "1.6.1",
 }
 
 
@@ -78,7 +79,33 @@ def test_binder_pins_match_requirements():
     assert "pip install --no-deps ." in (ROOT / "binder" / "postBuild").read_text()
 
 
-def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
+def test_the_readmes_two_commands_are_real_make_targets_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
-    assert "make lab" in readme and "make test" in readme
+    for command in ("make lab", "make test"):
+        assert command in readme
+        # a dry run resolves the whole target graph: a missing target or rule fails
+        dry = subprocess.run(
+            command.split() + ["-n", "-C", str(ROOT)], capture_output=True, text=True
+        )
+        assert dry.returncode == 0, dry.stderr
+    dry_test = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "test"], capture_output=True, text=True
+    ).stdout
+    for part in ("lint", "test-unit", "test-notebooks", "test-browser"):
+        assert part in dry_test
     assert re.search(r"^\s*make test\b", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_every_module_is_listed_where_a_newcomer_looks():
+    modules = sorted(p.stem for p in (ROOT / "course_lib").glob("[a-z_]*.py"))
+    modules.remove("__init__")
+    readme = (ROOT / "README.md").read_text()
+    where = next(
+        line for line in readme.splitlines() if line.startswith("| `course_lib/`")
+    )
+    package = (ROOT / "course_lib" / "__init__.py").read_text()
+    for module in modules:
+        assert f"`{module}`" in where, module
+        assert f"``{module}``" in package, module
+        if not module.startswith("_"):
+            assert module in pyproject()["description"], module

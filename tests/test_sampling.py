@@ -14,13 +14,13 @@ G = lambda seed=0: torch.Generator().manual_seed(seed)  # noqa: E731
 
 
 def test_uniform_negatives_are_distinct_and_in_range():
-    negatives = sampling.uniform_negatives(8, 50, 100, G())
+    negatives = sampling.uniform_negatives(50, 100, G())
     assert negatives.shape == (50,) and len(set(negatives.tolist())) == 50
     assert 0 <= negatives.min() and negatives.max() < 100
     with pytest.raises(ValueError, match="more negatives than"):
-        sampling.uniform_negatives(8, 101, 100, G())
+        sampling.uniform_negatives(101, 100, G())
     with pytest.raises(ValueError, match="k"):
-        sampling.uniform_negatives(8, 0, 100, G())
+        sampling.uniform_negatives(0, 100, G())
 
 
 def test_hard_negatives_are_the_top_wrong_labels():
@@ -147,7 +147,7 @@ def test_uniform_negatives_for_small_k_are_uniform_and_distinct():
     g = G(3)
     counts = torch.zeros(1000)
     for _ in range(400):
-        negatives = sampling.uniform_negatives(4, 10, 1000, g)
+        negatives = sampling.uniform_negatives(10, 1000, g)
         assert len(negatives.unique()) == 10
         counts[negatives] += 1
     assert counts.sum() == 4000 and counts.std() < 3 * 2  # binomial(400, 0.01): std ≈ 2

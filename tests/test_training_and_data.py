@@ -50,15 +50,11 @@ def test_digits_split_is_deterministic_and_centred():
         data.digits(0, test_size=0)
 
 
-def test_labelled_subset_complement_and_flips():
+def test_labelled_subset_and_flips():
     y = data.digits(0).y_train
     chosen = data.labelled_subset(y, per_class=10, seed=3)
     assert torch.equal(torch.bincount(y[chosen], minlength=10), torch.full((10,), 10))
     assert torch.equal(chosen, data.labelled_subset(y, per_class=10, seed=3))
-    rest = data.complement(chosen, len(y))
-    assert len(rest) + len(chosen) == len(y) and not set(rest.tolist()) & set(
-        chosen.tolist()
-    )
     noisy = data.flip_labels(y, 0.3, 10, seed=0)
     flipped = noisy != y
     assert 0.25 < flipped.double().mean() < 0.35 and torch.equal(
@@ -97,7 +93,8 @@ def test_training_learns_and_predict_is_eval_mode():
     assert accuracy(predict(model, x), y) > 0.9
     # no dropout at prediction time
     assert torch.equal(predict(model, x), predict(model, x))
-    assert model.last_hidden.shape == (len(x), 16)
+    logits, hidden = model.logits_and_hidden(x)
+    assert hidden.shape == (len(x), 16) and torch.equal(logits, model(x))
 
 
 def test_bad_inputs():

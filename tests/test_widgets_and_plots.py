@@ -2,7 +2,6 @@
 and PNGs repeat.
 """
 
-import ipywidgets as W
 import pytest
 
 from course_lib import plots, widgets
@@ -71,13 +70,28 @@ def test_bad_inputs():
         plots.bars(ax, [1.0], ["a", "b"], ylabel="p")
 
 
-def test_works_with_this_ipywidgets():
+def test_show_displays_the_controls_then_the_figure_and_updates_in_place(monkeypatch):
     """Runs twice in `make test`: on the pinned ipywidgets 8 and on Colab's 7.7.1."""
-    assert int(W.__version__.split(".")[0]) in (7, 8)
-    box = W.VBox(
-        [widgets.slider("x", 0.5, 0.0, 1.0, 0.1), widgets.choice_slider("T", [1, 2], 1)]
-    )
-    assert box.model_id  # what LivePanel.show puts in the widget-view bundle
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(obj)
+
+    def display(obj, **kwargs):
+        shown.append(obj)
+        return Handle()
+
+    monkeypatch.setattr(widgets, "display", display)
+    panel = make_panel()
+    panel.show()
+    view = shown[0][widgets.WIDGET_VIEW]
+    assert view["model_id"] == panel.box.model_id and view["version_major"] == 2
+    assert list(panel.box.children) == list(panel.controls.values())
+    assert shown[0]["text/plain"] == widgets.STATIC_NOTE
+    assert shown[1].data.startswith(b"\x89PNG") and "0.50" in shown[2].data
+    panel.controls["height"].value = 1.5
+    assert len(updates) == 2 and "1.50" in updates[1].data
 
 
 def test_choice_slider_offers_only_precomputed_values():
@@ -88,3 +102,21 @@ def test_choice_slider_offers_only_precomputed_values():
 def test_dropdown():
     control = widgets.dropdown("strategy", ["uniform", "mined"], "mined")
     assert control.value == "mined" and list(control.options) == ["uniform", "mined"]
+
+
+def test_more_plots():
+    fig, (a, b) = plots.figure(ncols=2)
+    plots.heatmap(
+        a,
+        [[1.0, 0.1], [0.2, 0.9]],
+        ["a", "b"],
+        ["a", "b"],
+        xlabel="k",
+        ylabel="c",
+        vmax=0.5,
+    )
+    plots.seed_points(b, {"x": [0.5, 0.6], "y": [0.7, 0.8]}, ylabel="%")
+    drawn = plots.bars(a, [0.1, 0.2], ["a", "b"], ylabel="p", fmt=None)
+    plots.update_bars(drawn, [0.3, 0.4], fmt=None)
+    assert [bar.get_height() for bar in drawn] == [0.3, 0.4]
+    assert plots.to_png(fig).startswith(b"\x89PNG")
