@@ -26,10 +26,15 @@ class Split:
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    mean: torch.Tensor  # the training mean subtracted from every image
 
     @property
     def num_classes(self) -> int:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        """The raw 8 × 8 pixels (in [0, 1]) of standardised inputs ``x``: (…, 8, 8)."""
+        return (x + self.mean).reshape(*x.shape[:-1], 8, 8)
 
 
 def digits(seed: int, test_size: int = 500) -> Split:
@@ -46,7 +51,7 @@ def digits(seed: int, test_size: int = 500) -> Split:
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     test, train = order[:test_size], order[test_size:]
     mean = x[train].mean(0)
-    return Split(x[train] - mean, y[train], x[test] - mean, y[test])
+    return Split(x[train] - mean, y[train], x[test] - mean, y[test], mean)
 
 
 def labelled_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:

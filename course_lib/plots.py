@@ -149,16 +149,19 @@ def heatmap(
     title: str | None = None,
     fmt: str = "{:.2f}",
     annotate: bool = True,
+    vmin: float | None = None,
     vmax: float | None = None,
+    colorbar: str = "",
 ):
     """A matrix as a heat map with its values written in (the slides' 4 × 4
-    dark-knowledge matrix).
+    dark-knowledge matrix) and a colour bar labelled ``colorbar``.
 
-    Colours span the matrix's own range unless ``vmax`` caps them (to show small
-    off-diagonal values).
+    Colours span the matrix's own range unless ``vmin`` / ``vmax`` fix them (one scale
+    for several maps, or a cap that shows small off-diagonal values).
     """
     values = [[float(v) for v in row] for row in matrix]
-    image = ax.imshow(values, cmap="Blues", vmax=vmax)
+    image = ax.imshow(values, cmap="Blues", vmin=vmin, vmax=vmax)
+    ax.figure.colorbar(image, ax=ax, label=colorbar, shrink=0.85)
     ax.set_xticks(range(len(col_names)), col_names)
     ax.set_yticks(range(len(row_names)), row_names)
     ax.set(xlabel=xlabel, ylabel=ylabel)
@@ -206,3 +209,11 @@ def seed_points(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+
+
+def digit(ax, image, title: str = "") -> None:
+    """One 8 × 8 digit from its raw pixels (0 = white, 1 = black), without axes."""
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)

@@ -50,6 +50,18 @@ def test_digits_split_is_deterministic_and_centred():
         data.digits(0, test_size=0)
 
 
+def test_images_are_the_raw_pixels():
+    split = data.digits(0)
+    from sklearn.datasets import load_digits
+
+    raw = torch.tensor(load_digits().data, dtype=torch.float32) / 16
+    images = split.images(split.x_test[:3])
+    assert images.shape == (3, 8, 8) and images.min() >= -1e-6 and images.max() <= 1
+    # every test image is one of the bundled images, pixel for pixel
+    for image in images:
+        assert (raw - image.reshape(64)).abs().amax(1).min() < 1e-6
+
+
 def test_labelled_subset_and_flips():
     y = data.digits(0).y_train
     chosen = data.labelled_subset(y, per_class=10, seed=3)

@@ -115,6 +115,7 @@ def test_more_plots():
         ylabel="c",
         vmax=0.5,
     )
+    assert len(fig.axes) == 3 and fig.axes[2].get_ylabel() == ""  # its colour bar
     plots.seed_points(b, {"x": [0.5, 0.6], "y": [0.7, 0.8]}, ylabel="%")
     drawn = plots.bars(a, [0.1, 0.2], ["a", "b"], ylabel="p", fmt=None)
     plots.update_bars(drawn, [0.3, 0.4], fmt=None)
