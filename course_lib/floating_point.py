@@ -10,16 +10,43 @@ training somewhere else — if it survives.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .training import EnsembleMLP, Targets, derived_seeds, train
 
 NUDGES = ("strongest", "random", "dead")
+
+
+def pairwise_sum(values) -> np.float32:
+    """Pairwise (tree) summation in float32: sum the first ⌊n/2⌋ values and the rest,
+    each recursively, then add the two (Higham 1993). Its error is about log₂ n
+    roundings of Σ|x|: small next to a loop's n roundings, but relative to Σ|x|, not to
+    the sum, so a sum that cancels can lose every digit.
+    """
+    x = np.asarray(values, dtype=np.float32)
+    if len(x) <= 2:
+        return np.float32(x.sum(dtype=np.float32))
+    half = len(x) // 2
+    return np.float32(pairwise_sum(x[:half]) + pairwise_sum(x[half:]))
+
+
+def kahan_sum(values) -> np.float32:
+    """Kahan's compensated summation in float32: a running correction c carries the
+    low-order bits each addition rounds away (t = s + y; c = (t − s) − y), so the error
+    stays near one rounding of Σ|x| whatever n is. It still rounds, unlike math.fsum.
+    """
+    total = correction = np.float32(0)
+    for v in np.asarray(values, dtype=np.float32):
+        y = np.float32(v - correction)
+        t = np.float32(total + y)
+        correction = np.float32(np.float32(t - total) - y)
+        total = t
+    return total
 
 
 def _check_index(weight: torch.Tensor, index: tuple[int, ...]) -> None:
@@ -164,9 +191,7 @@ def train_twins(
             differing.append((a != b).sum(1))
         bar.update(epoch > 0)
 
-    bar = tqdm(
-        total=2 * epochs, desc="two runs", file=sys.stderr, mininterval=0.5, ncols=80
-    )
+    bar = tqdm(total=2 * epochs, desc="two runs", mininterval=0.5)
     for run in (0, 1):
         after_epoch(run, 0)
         train(

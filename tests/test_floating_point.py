@@ -4,6 +4,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -114,3 +115,22 @@ def test_a_nudge_outside_the_weight_is_a_clear_error():
             fp.nudge_one_ulp(w, bad)
         with pytest.raises(ValueError, match="index"):
             fp.visible_fraction(w, bad, _inputs())
+
+
+def test_pairwise_and_kahan_sums_and_where_they_fail():
+    cancel = np.array([1e8, 1.0, -1e8, 1.0], dtype=np.float32)
+    # the tree adds (1e8 + 1) + (−1e8 + 1): both 1s are rounded away, exact sum 2
+    assert fp.pairwise_sum(cancel) == 0.0 and fp.kahan_sum(cancel) == 1.0
+    assert math.fsum(cancel.astype(np.float64)) == 2.0
+    rng = np.random.default_rng(0)
+    values = (rng.standard_normal(4096) * 10.0 ** rng.uniform(-3, 3, 4096)).astype(
+        np.float32
+    )
+    exact = math.fsum(values.astype(np.float64))
+    loop = np.cumsum(values, dtype=np.float32)[-1]
+    for total in (fp.pairwise_sum(values), fp.kahan_sum(values)):
+        assert total.dtype == np.float32
+        assert abs(total - exact) <= abs(loop - exact)
+    assert (
+        fp.pairwise_sum(values[:0]) == 0.0 and fp.pairwise_sum(values[:1]) == values[0]
+    )
