@@ -38,10 +38,10 @@ test-unit: $(BIN)/.installed $(VENV)/ipywidgets7
 $(VENV)/ipywidgets7: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --no-deps --target $@ ipywidgets==7.7.1 ipython_genutils==0.2.0
 
-# nbval executes every notebook and compares the cells marked NBVAL_CHECK_OUTPUT; then papermill
-# runs each with another SEED and checks that every recorded claim passed.
+# nbval executes every notebook and compares the cells tagged nbval-check-output (a failed claim
+# raises: COURSE_CLAIMS_STRICT); then papermill runs each with another SEED and checks every claim.
 test-notebooks: $(BIN)/.installed
-	$(PYTEST) -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
+	COURSE_CLAIMS_STRICT=1 $(PYTEST) -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(PYTEST) -q tests/test_notebooks.py
 
 test-browser: $(BIN)/.installed browser-deps
@@ -61,7 +61,7 @@ book: $(BIN)/.installed
 		--path-output $(BOOK_OUT) --warningiserror --keep-going
 
 execute: $(BIN)/.installed
-	$(BIN)/python tools/execute_notebooks.py
+	COURSE_CLAIMS_STRICT=1 $(BIN)/python tools/execute_notebooks.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py

@@ -5,23 +5,22 @@ std.
 from __future__ import annotations
 
 import statistics
-import sys
 from collections.abc import Callable, Iterable
 
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 
 def over_seeds(
     run: Callable[[int], dict], seeds: Iterable[int], desc: str
 ) -> list[dict]:
-    """``[run(seed) for seed in seeds]`` with a text progress bar (works in Jupyter,
-    papermill and a terminal).
+    """``[run(seed) for seed in seeds]`` with a progress bar (``tqdm.auto``: a widget
+    in Jupyter, text in a terminal).
     """
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")
     results = []
-    for seed in tqdm(seeds, desc=desc, file=sys.stderr, mininterval=0.5, ncols=80):
+    for seed in tqdm(seeds, desc=desc, mininterval=0.5):
         results.append(run(seed))
     return results
 

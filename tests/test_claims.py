@@ -48,6 +48,28 @@ def test_failed_claim_raises_after_writing(tmp_path):
     assert [c["passed"] for c in json.loads(out.read_text())["claims"]] == [True, False]
 
 
+def test_a_learners_failed_claim_is_a_marked_row_and_a_note_not_a_crash(monkeypatch):
+    monkeypatch.delenv("COURSE_CLAIMS_STRICT", raising=False)
+    claims = Claims("x", 3, "quick")
+    claims.record("holds", 1.0, ">= 0.5")
+    claims.record("does not hold", 0.1, ">= 0.5")
+    assert claims.finish() is claims  # interactive: no RESULTS, not strict
+    text, page = repr(claims), claims._repr_html_()
+    assert "✗ does not hold" in text and "SEED = 3" in text and "seed noise" in text
+    assert "✗ FAILED" in page and "seed noise" in page
+    monkeypatch.setenv("COURSE_CLAIMS_STRICT", "1")  # the tests and make execute
+    with pytest.raises(ClaimFailed, match="does not hold"):
+        claims.finish()
+
+
+def test_a_passing_run_has_no_note(monkeypatch):
+    monkeypatch.setenv("COURSE_CLAIMS_STRICT", "1")
+    claims = Claims("x", 0, "quick")
+    claims.record("holds", 1.0, ">= 0.5")
+    assert claims.finish() is claims and claims.note() == ""
+    assert "seed noise" not in repr(claims) + claims._repr_html_()
+
+
 def test_nan_never_passes():
     claims = Claims("x", 0, "quick")
     assert not claims.record("nan", float("nan"), "<= 1").passed

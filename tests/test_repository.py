@@ -109,3 +109,34 @@ def test_every_module_is_listed_where_a_newcomer_looks():
         assert f"``{module}``" in package, module
         if not module.startswith("_"):
             assert module in pyproject()["description"], module
+
+
+def test_the_readme_states_the_python_range_of_pyproject():
+    readme = (ROOT / "README.md").read_text()
+    stated = re.search(r"Python (3\.\d+) or newer", readme).group(1)
+    assert pyproject()["requires-python"] == f">={stated}"
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() >= f"python-{stated}"
+
+
+def test_execute_keeps_a_panels_text_and_drops_progress_bars():
+    import nbformat
+    import tools_path  # noqa: F401  (puts tools/ on the path)
+    from execute_notebooks import WIDGET_VIEW, strip_widget_views
+
+    view = {WIDGET_VIEW: {"model_id": "x"}}
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", {**view, "text/plain": "seeds:   0%|     | 0/3"}
+        ),
+        nbformat.v4.new_output("display_data", {**view, "text/plain": "Move me"}),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    strip_widget_views(nb)
+    assert [
+        o.get("data", {}).get("text/plain", o.get("text")) for o in cell.outputs
+    ] == [
+        "Move me",
+        "done\n",
+    ]

@@ -9,6 +9,7 @@ instead of an error). Usage: python tools/execute_notebooks.py [notebooks/NN_nam
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,11 +21,24 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+# the text a tqdm.auto bar leaves beside its widget: its state when first shown ("0%|")
+PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
 def strip_widget_views(nb) -> None:
+    """Widget views become their text; progress bars go (their text would say 0%)."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        kept = []
         for output in cell.get("outputs", []):
-            output.get("data", {}).pop(WIDGET_VIEW, None)
+            data = output.get("data", {})
+            if data.pop(WIDGET_VIEW, None) and PROGRESS_BAR.search(
+                str(data.get("text/plain", ""))
+            ):
+                continue
+            kept.append(output)
+        if "outputs" in cell:
+            cell.outputs = kept
 
 
 def execute(path: Path) -> float:
