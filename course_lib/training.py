@@ -162,6 +162,7 @@ def train(
     with_hidden: bool = False,
     optimiser: type[torch.optim.Optimizer] = torch.optim.Adam,
     on_epoch: Callable[[int], None] | None = None,
+    device: str | torch.device = "cpu",
 ) -> list[float]:
     """Train ``model`` with Adam on mini-batches of (inputs, targets); return the mean
     loss of each epoch.
@@ -172,7 +173,9 @@ def train(
     that match representations). ``extra_params`` are trained too (a hint's
     projection). ``optimiser`` is Adam unless a model needs another (Adagrad takes the
     sparse gradients of a large label-embedding table). The model is left in eval mode.
-    ``on_epoch(epoch)``, if given, is called after each epoch.
+    ``on_epoch(epoch)``, if given, is called after each epoch. ``device`` is where the
+    model, the data and the dropout masks live (moved there once); batch orders are
+    drawn on the CPU, so a seed gives the same batches everywhere.
 
     For an ``EnsembleMLP`` of K members, ``data_seed`` and ``dropout_seed`` may give one
     seed per member: each member draws its own batch order, batches are (K, b) and
@@ -193,13 +196,20 @@ def train(
     ):
         if len(t) != n:
             raise ValueError(f"{name} has {len(t)} rows but inputs has {n}")
+    device = torch.device(device)
+    model.to(device)
+    inputs = inputs.to(device)
+    if isinstance(targets, dict):
+        targets = {name: t.to(device) for name, t in targets.items()}
+    else:
+        targets = targets.to(device)
     members = getattr(model, "members", 0)
     order_gs = [
         torch.Generator().manual_seed(s)
         for s in _per_member(data_seed, max(members, 1), "data_seed")
     ]
     dropout_gs = [
-        torch.Generator().manual_seed(s)
+        torch.Generator(device=device).manual_seed(s)
         for s in _per_member(dropout_seed, max(members, 1), "dropout_seed")
     ]
     if members:
@@ -215,6 +225,7 @@ def train(
         total = 0.0
         # (K or 1, n)
         orders = torch.stack([torch.randperm(n, generator=g) for g in order_gs])
+        orders = orders.to(device)
         for batch in orders.split(batch_size, dim=1):
             batch = batch if members else batch[0]
             batch_targets = (
@@ -243,9 +254,12 @@ def train(
 
 @torch.no_grad()
 def predict(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """The model's logits on ``inputs``, in eval mode (no dropout)."""
+    """The model's logits on ``inputs``, in eval mode (no dropout), computed on the
+    model's device and returned on the CPU.
+    """
     model.eval()
-    return model(inputs)
+    device = next(model.parameters()).device
+    return model(inputs.to(device)).cpu()
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float | torch.Tensor:

@@ -19,8 +19,15 @@ def test_pick_device_on_this_machine_is_a_real_device():
     assert device.pick_device("cpu") == torch.device("cpu")
 
 
-def test_pick_device_order_prefers_cuda_then_xla(monkeypatch):
+def test_pick_device_order_prefers_cuda_then_xla_at_full_precision(monkeypatch):
+    precision = []
+
     class FakeXla:
+        __name__ = "fake_torch_xla"
+
+        class backends:
+            set_mat_mul_precision = staticmethod(precision.append)
+
         @staticmethod
         def device():
             return "xla:0"
@@ -28,6 +35,7 @@ def test_pick_device_order_prefers_cuda_then_xla(monkeypatch):
     monkeypatch.setattr(device, "_XLA", FakeXla)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert device.pick_device() == "xla:0"
+    assert precision == ["highest"]  # no bfloat16 passes for float32 matmuls
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert device.pick_device() == torch.device("cuda")
 

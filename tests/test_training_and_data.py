@@ -129,3 +129,39 @@ def test_bad_inputs():
         train(MLP([5, 2]), x, y, losses.softmax_cross_entropy, epochs=0)
     with pytest.raises(ValueError, match="labels"):
         accuracy(torch.zeros(3, 2), torch.zeros(4, dtype=torch.long))
+
+
+ON = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(
+            not torch.cuda.is_available(), reason="no CUDA device here"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("where", ON)
+def test_every_training_entry_point_runs_on_a_device(where):
+    from course_lib import distillation, floating_point, training
+
+    x, y = small_task()
+    ce, fit = losses.softmax_cross_entropy, dict(epochs=2, device=where)
+    single = training.fit([5, 16, 2], x, y, ce, dropout=0.2, **fit)
+    ensemble = training.fit_ensemble([5, 16, 2], x, y, ce, init_seeds=[0, 1], **fit)
+    teacher = predict(single, x)
+    goal = distillation.objective(
+        y, teacher, alpha=0.5, match="relation", teacher_hidden=x
+    )
+    student = training.fit([5, 16, 2], x, **goal, **fit)
+    twins = floating_point.train_twins(
+        [5, 16, 2], x, y, ce, init_seeds=[0, 0], nudges={0: "strongest"}, **fit
+    )
+    for model in (single, ensemble, student, twins.first):
+        assert next(model.parameters()).device.type == where
+        assert predict(model, x).device.type == "cpu"  # logits come back to the CPU
+    assert accuracy(predict(single, x), y) > 0.5
+    if where == "cpu":  # the default is the CPU: the same model, to the bit
+        again = training.fit([5, 16, 2], x, y, ce, dropout=0.2, epochs=2)
+        assert same_weights(single, again)
