@@ -9,42 +9,49 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: lab test lint book test-unit test-notebooks test-browser execute bench sync freeze browser-deps clean
 
-# The virtual environment: created if missing, re-synced whenever the pins or the package change.
+# The learner's environment: created if missing, re-synced whenever the pins or the package change
+# (pip shows its progress: a first install downloads about a gigabyte).
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The maintainer's tools on top: tests, lint, the website builder, the browser tests.
+DEV := $(BIN)/.dev-installed
+$(DEV): $(BIN)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 lab: $(BIN)/.installed
 	$(BIN)/jupyter lab --no-browser --port=$(JUPYTER_PORT) --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: $(BIN)/.installed browser-deps
+test: $(DEV) browser-deps
 	$(MAKE) --no-print-directory lint test-unit test-notebooks test-browser
 
 # ruff at 88 columns (pyproject.toml): the code must fit a projector and a book page.
-lint: $(BIN)/.installed
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test-unit: $(BIN)/.installed $(VENV)/ipywidgets7
+test-unit: $(DEV) $(VENV)/ipywidgets7
 	$(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_notebooks.py
 	@echo "The widget base again, on Colab's ipywidgets 7.7.1:"
 	PYTHONPATH=$(VENV)/ipywidgets7 $(BIN)/python -c "import ipywidgets; assert ipywidgets.__version__ == '7.7.1'"
 	PYTHONPATH=$(VENV)/ipywidgets7 $(PYTEST) -q -W ignore::DeprecationWarning tests/test_widgets_and_plots.py
 
 # Colab ships ipywidgets 7.7.1: a copy beside the venv lets the widget tests run against its API too.
-$(VENV)/ipywidgets7: $(BIN)/.installed
+$(VENV)/ipywidgets7: $(DEV)
 	$(BIN)/python -m pip install --quiet --no-deps --target $@ ipywidgets==7.7.1 ipython_genutils==0.2.0
 
 # nbval executes every notebook and compares the cells tagged nbval-check-output (a failed claim
 # raises: COURSE_CLAIMS_STRICT); then papermill runs each with another SEED and checks every claim.
-test-notebooks: $(BIN)/.installed
+test-notebooks: $(DEV)
 	COURSE_CLAIMS_STRICT=1 $(PYTEST) -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
 	$(PYTEST) -q tests/test_notebooks.py
 
-test-browser: $(BIN)/.installed browser-deps
+test-browser: $(DEV) browser-deps
 	$(PYTEST) -q tests/browser
 
 # Debian's Chromium for the browser tests (never `playwright install`); installed when missing and root.
@@ -56,7 +63,7 @@ browser-deps:
 
 # The course as a static website from the committed outputs (no re-execution, offline).
 BOOK_OUT ?= build/book
-book: $(BIN)/.installed
+book: $(DEV)
 	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
 		--path-output $(BOOK_OUT) --warningiserror --keep-going
 
@@ -69,10 +76,8 @@ bench: $(BIN)/.installed
 sync: $(BIN)/.installed
 	$(BIN)/python tools/sync_links.py
 
-freeze: $(BIN)/.installed
-	{ awk '/^#/ {print; next} {exit}' requirements.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
-		| grep -v -E '^(pip|course_lib)==' | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements.txt.tmp
-	mv requirements.txt.tmp requirements.txt
+freeze: $(DEV)
+	$(BIN)/python tools/freeze.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -171,3 +171,19 @@ def test_execute_keeps_a_panels_text_and_drops_progress_bars():
         "Move me",
         "done\n",
     ]
+
+
+def test_freeze_reproduces_both_requirement_files(tmp_path):
+    """The learner's file is closed under its own requirements; the dev file adds the
+    rest: make freeze on this environment writes exactly what is committed."""
+    import tools_path  # noqa: F401  (puts tools/ on the path)
+    from freeze import LEARNER, main, norm
+
+    main(tmp_path)
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        assert (tmp_path / name).read_text() == (ROOT / name).read_text(), name
+    learner, dev = pins("requirements.txt"), pins("requirements-dev.txt")
+    assert not set(learner) & set(dev)
+    assert {norm(n) for n in LEARNER} <= set(learner)
+    assert "ruff" in dev and "playwright" in dev and "torch" in learner
+    assert (ROOT / "requirements-dev.txt").read_text().count("-r requirements.txt") == 1
