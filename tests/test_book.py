@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 from notebook_files import NOTEBOOKS
-from tools_path import repository
+from tools_path import repository, version
 
 
 def page(book: Path, name: str) -> str:
@@ -42,8 +42,9 @@ def test_every_notebook_has_a_page_with_its_figures_claims_and_launch_buttons(
     for claim in claims:
         assert html.unescape(claim) in text_of(markup), claim[:80]
     slug = repository().removeprefix("https://github.com/")
-    binder = f"https://mybinder.org/v2/gh/{slug}/main?urlpath=lab/tree/notebooks/"
-    colab = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/"
+    tag = f"v{version()}"  # the release whose course_lib the Colab cell installs
+    binder = f"https://mybinder.org/v2/gh/{slug}/{tag}?urlpath=lab/tree/notebooks/"
+    colab = f"https://colab.research.google.com/github/{slug}/blob/{tag}/notebooks/"
     assert html.escape(binder + path.name) in markup or binder + path.name in markup
     assert colab + path.name in markup
 

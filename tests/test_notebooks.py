@@ -12,7 +12,7 @@ import types
 import nbformat
 import pytest
 from notebook_files import NOTEBOOKS
-from tools_path import colab_cell_source, repository
+from tools_path import colab_cell_source, repository, version
 
 from course_lib import exercises
 
@@ -46,7 +46,7 @@ def test_structure(path):
     nb = load(path)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert nb.cells[0].cell_type == "code" and nb.cells[0].source == colab_cell_source(
-        repository()
+        repository(), version()
     )
     assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith(
         f"# {path.stem[:2]} · "
@@ -121,16 +121,28 @@ def test_colab_cell_is_silent_outside_colab_and_installs_only_course_lib_inside(
     path, capsys, monkeypatch
 ):
     source = load(path).cells[0].source
-    calls = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    calls, answer = [], {"code": 0, "out": "Successfully installed course_lib-x\n"}
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(
+            cmd, answer["code"], stdout=answer["out"], stderr="ERROR: no network"
+        )
+
+    monkeypatch.setattr(subprocess, "run", run)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     exec(source, {})
     assert calls == [] and capsys.readouterr().out == ""
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     exec(source, {})
-    assert calls == [
-        [sys.executable, "-m", "pip", "install", "-q", f"git+{repository()}"]
-    ]
+    # the release named after pyproject's version, nothing else; pip's last line shown
+    url = f"git+{repository()}@v{version()}"
+    assert calls == [[sys.executable, "-m", "pip", "install", url]]
+    assert capsys.readouterr().out == "Successfully installed course_lib-x\n"
+    answer["code"] = 1
+    exec(source, {})
+    shown = capsys.readouterr().out
+    assert "ERROR: no network" in shown and "install failed" in shown
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

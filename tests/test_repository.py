@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 from notebook_files import ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -187,3 +188,17 @@ def test_freeze_reproduces_both_requirement_files(tmp_path):
     assert {norm(n) for n in LEARNER} <= set(learner)
     assert "ruff" in dev and "playwright" in dev and "torch" in learner
     assert (ROOT / "requirements-dev.txt").read_text().count("-r requirements.txt") == 1
+
+
+def test_a_placeholder_address_or_a_non_release_version_stops_make_sync():
+    import tools_path  # noqa: F401  (puts tools/ on the path)
+    from sync_links import check_release
+
+    check_release(pyproject()["urls"]["Repository"], pyproject()["version"])
+    for repo, version in (
+        ("https://github.com/your-org/course", "0.1.0"),
+        ("https://example.com/course", "0.1.0"),
+        (pyproject()["urls"]["Repository"], "0.1"),
+    ):
+        with pytest.raises(SystemExit):
+            check_release(repo, version)
