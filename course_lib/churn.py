@@ -122,3 +122,19 @@ def churn_by_bucket(
             for g in order.tensor_split(buckets)
         ]
     )
+
+
+def agreement_table(
+    preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """The 2 × 2 table of shares of examples by who is right (slide "Churn versus
+    accuracy"): [[both right, only a right], [only b right, both wrong]], rows model a
+    right / wrong, columns model b right / wrong; the entries sum to 1.
+
+    Churn = the two one-right cells + the part of "both wrong" with different labels,
+    so |acc_a − acc_b| ≤ churn ≤ err_a + err_b (``churn_bounds``).
+    """
+    _triple(preds_a, preds_b, labels)
+    a_ok, b_ok = preds_a == labels, preds_b == labels
+    cells = [[a_ok & b_ok, a_ok & ~b_ok], [~a_ok & b_ok, ~a_ok & ~b_ok]]
+    return torch.stack([torch.stack([m.double().mean() for m in row]) for row in cells])

@@ -306,6 +306,74 @@ def check_bad_churn(fn: Callable) -> Feedback:
     )
 
 
+def check_churn_by_margin(fn: Callable) -> Feedback:
+    """Notebook 05: where churn lives. ``fn(preds_a, preds_b, margin, groups)``: sort
+    the examples by ``margin`` (smallest first), cut them into ``groups`` equal groups
+    and return the churn within each, shape (groups,).
+    """
+    from .churn import churn_by_bucket
+
+    g = torch.Generator().manual_seed(11)
+    preds_a, preds_b = torch.randint(0, 3, (2, 60), generator=g)
+    margin = torch.rand(60, generator=g, dtype=torch.float64)
+    # churn concentrated where the margin is small, as in the notebook
+    near = margin.argsort()[:15]
+    close_b = preds_a.clone()
+    close_b[near] = (preds_a[near] + 1) % 3
+    a = torch.tensor([0, 1, 0, 0, 0, 0])
+    b = torch.tensor([1, 0, 0, 0, 0, 0])
+    cases = [
+        Case("six images, 3 groups", (a, b, torch.tensor([0.1, 0.2, 5, 6, 7, 8.0]), 3)),
+        Case("churn at the smallest margins, 4 groups", (preds_a, close_b, margin, 4)),
+        Case("random predictions, 5 groups", (preds_a, preds_b, margin, 5)),
+        Case("one group", (preds_a, preds_b, margin, 1)),
+    ]
+    return check_function(
+        fn,
+        churn_by_bucket,
+        cases,
+        name="my_churn_by_margin",
+        hint=(
+            "the margins come in no particular order: order the examples by margin "
+            "first (smallest first), then cut that order into equal groups and take "
+            "the fraction of disagreements inside each group."
+        ),
+    )
+
+
+def check_update_loss(fn: Callable) -> Feedback:
+    """Notebook 07: the model-update loss, the batch mean of the cross-entropy against
+    the target λ · p_old + (1 − λ) · e_y = (1 − λ) · CE(y, s) + λ · CE(p_old, s).
+    """
+    g = torch.Generator().manual_seed(12)
+    logits = 3 * torch.randn(6, 4, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 4, (6,), generator=g)
+    p_old = torch.softmax(2 * torch.randn(6, 4, generator=g, dtype=torch.float64), -1)
+
+    def reference(s, y, p, lam):
+        log_p = torch.log_softmax(s, -1)
+        hard = -log_p.gather(-1, y[:, None]).squeeze(-1)
+        return ((1 - lam) * hard - lam * (p * log_p).sum(-1)).mean()
+
+    cases = [
+        Case("λ = 0 (labels only)", (logits, labels, p_old, 0.0)),
+        Case("λ = 1 (the old model only)", (logits, labels, p_old, 1.0)),
+        Case("λ = 0.75", (logits, labels, p_old, 0.75)),
+        Case("large logits (±300), λ = 0.5", (100 * logits, labels, p_old, 0.5)),
+    ]
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_update_loss",
+        hint=(
+            "a cross-entropy against a distribution q is −Σ q log p, with log p from "
+            "torch.log_softmax (log of softmax overflows); λ weighs the old model's "
+            "probabilities, 1 − λ the label; average over the batch."
+        ),
+    )
+
+
 def check_update_target(fn: Callable) -> Feedback:
     """Notebook 07: the model-update target λ · p_old + (1 − λ) · e_y."""
     from .distillation import mixture_target

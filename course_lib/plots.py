@@ -217,3 +217,111 @@ def digit(ax, image, title: str = "") -> None:
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
+
+
+def update_heatmap(image, matrix, fmt: str = "{:.2f}", title: str | None = None):
+    """Redraw a ``heatmap`` with new values (its colour scale kept), rewriting the
+    numbers written in its cells: cheap enough for a widget callback.
+    """
+    values = [[float(v) for v in row] for row in matrix]
+    image.set_data(values)
+    low, high = image.get_clim()
+    cells = [v for row in values for v in row]
+    for text, v in zip(image.axes.texts, cells):
+        text.set_text(fmt.format(v))
+        text.set_color("white" if v > low + 0.6 * (high - low) else "black")
+    if title is not None:
+        image.axes.set_title(title)
+
+
+def outline(ax, cells, color: str = "black", linewidth: float = 2.0) -> None:
+    """Draw a frame around each (row, column) cell of a heat map."""
+    from matplotlib.patches import Rectangle
+
+    for i, j in cells:
+        frame = Rectangle(
+            (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=color, linewidth=linewidth
+        )
+        ax.add_patch(frame)
+
+
+def in_batch_scores(
+    ax,
+    scores,
+    labels,
+    names: Sequence[str],
+    *,
+    title: str | None = None,
+    colorbar: str = "score ⟨q_i, e_y_j⟩",
+):
+    """The B × B in-batch score matrix: row i is query i scored against the positive
+    label of every row j. The diagonal (framed) holds each row's own positive, the rest
+    are its negatives; × marks an accidental hit, a column whose label is row i's own.
+
+    Slide "Solution #1: within-batch negatives". ``names`` label the columns' labels.
+    """
+    labels = [int(y) for y in labels]
+    if len(labels) != len(scores) or any(len(row) != len(labels) for row in scores):
+        raise ValueError(
+            f"scores must be B × B with B = len(labels) = {len(labels)} rows"
+        )
+    rows = [f"q{i + 1}" for i in range(len(labels))]
+    image = heatmap(
+        ax,
+        scores,
+        rows,
+        names,
+        xlabel="positive label of row j (its frequency rank)",
+        ylabel="query i",
+        annotate=False,
+        colorbar=colorbar,
+        title=title,
+    )
+    outline(ax, [(i, i) for i in range(len(labels))])
+    ax.tick_params(axis="x", labelrotation=90)
+    for i, a in enumerate(labels):
+        for j, b in enumerate(labels):
+            if i != j and a == b:
+                ax.text(j, i, "×", ha="center", va="center", fontsize=12, color="red")
+    return image
+
+
+def churn_table(
+    ax,
+    table,
+    *,
+    names: tuple[str, str] = ("M1", "M2"),
+    both_wrong_differ: float | None = None,
+    title: str | None = None,
+    vmax: float | None = None,
+):
+    """Two models' 2 × 2 table of shares (rows: model 1 right / wrong; columns: model
+    2 right / wrong), in %. The one-right cells (framed red) are always churn; in the
+    both-wrong cell the models disagree only where their wrong labels differ
+    (``both_wrong_differ``, written in the cell). Slide "Churn versus accuracy".
+    """
+    shares = [[100 * float(v) for v in row] for row in table]
+    if len(shares) != 2 or any(len(row) != 2 for row in shares):
+        raise ValueError("table must be 2 × 2: rows model 1 right / wrong")
+    first, second = names
+    image = heatmap(
+        ax,
+        shares,
+        [f"{first} right", f"{first} wrong"],
+        [f"{second} right", f"{second} wrong"],
+        xlabel=second,
+        ylabel=first,
+        fmt="{:.1f} %",
+        vmin=0,
+        vmax=vmax,
+        colorbar="share of the test images (%)",
+        title=title,
+    )
+    outline(ax, [(0, 1), (1, 0)], color=PALETTE[1], linewidth=3)
+    for text in ax.texts:
+        text.set_fontsize(12)
+    if both_wrong_differ is not None:
+        ax.texts[3].set_text(
+            f"{shares[1][1]:.1f} %\n({100 * both_wrong_differ:.1f} % differ)"
+        )
+    return image

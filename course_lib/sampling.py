@@ -322,3 +322,38 @@ def step_time(
             optimiser.step()
         times.append(time.perf_counter() - start)
     return sorted(times[1:])[len(times[1:]) // 2]
+
+
+def hardest_overlap(
+    scores_a: torch.Tensor, scores_b: torch.Tensor, labels: torch.Tensor, k: int
+) -> torch.Tensor:
+    """Per query, the share of its k hardest negatives under ``scores_a`` that are also
+    among its k hardest under ``scores_b``, shape (B,):
+
+        |H_k(a) ∩ H_k(b)| / k,   H_k(s) = the k highest-scoring wrong labels of s.
+
+    Slide "Finding hard-negatives": "this set changes as training progresses". With the
+    scores of two checkpoints, 1 means the same hard negatives, 0 none in common.
+    """
+    check.same_shape(scores_a, scores_b, "scores_a", "scores_b")
+    hard_a = hard_negatives(scores_a, labels, k)
+    hard_b = hard_negatives(scores_b, labels, k)
+    shared = (hard_a.unsqueeze(-1) == hard_b.unsqueeze(-2)).any(-1)
+    return shared.double().sum(-1) / k
+
+
+def score_recorder(
+    model: Retriever, queries: torch.Tensor
+) -> tuple[list[torch.Tensor], Callable[[int], None]]:
+    """(snapshots, record): ``record(epoch)`` appends the model's B × L scores of
+    ``queries`` to ``snapshots``; pass it as ``training.train(..., on_epoch=record)``
+    to keep one checkpoint's scores per epoch (and call it once before training).
+    """
+    check.tensor(queries, "queries", min_dim=2)
+    snapshots: list[torch.Tensor] = []
+
+    def record(epoch: int = 0) -> None:
+        with torch.no_grad():
+            snapshots.append(model.all_scores(model(queries)).clone())
+
+    return snapshots, record

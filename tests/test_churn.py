@@ -99,3 +99,50 @@ def test_churn_by_bucket():
         churn_by_bucket(a, b, margins, buckets=0)
     with pytest.raises(ValueError, match="scores"):
         churn_by_bucket(a, b, margins[:3])
+
+
+def test_agreement_table_on_the_slide_example_and_its_picture():
+    from course_lib import plots
+    from course_lib.churn import agreement_table, churn_bounds, churn_decomposition
+
+    labels = torch.zeros(10, dtype=torch.long)
+    a = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    b = torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 2])
+    table = agreement_table(a, b, labels)
+    expected = torch.tensor([[0.2, 0.4], [0.3, 0.1]], dtype=torch.float64)
+    torch.testing.assert_close(table, expected)
+    parts = churn_decomposition(a, b, labels)
+    low, high = churn_bounds(a, b, labels)
+    one_right = (table[0, 1] + table[1, 0]).item()
+    assert low <= one_right <= parts["churn"]
+    assert one_right + 2 * table[1, 1].item() == pytest.approx(high)  # err_a + err_b
+    assert parts["churn"] <= high + 1e-12
+    fig, ax = plots.figure()
+    plots.churn_table(ax, table, both_wrong_differ=parts["both_wrong"])
+    assert ax.texts[3].get_text() == "10.0 %\n(10.0 % differ)"
+    assert len(ax.patches) == 2 and len(fig.axes) == 2  # framed churn cells, colour bar
+    with pytest.raises(ValueError, match="labels"):
+        agreement_table(a, b, labels[:5])
+    with pytest.raises(ValueError, match="table"):
+        plots.churn_table(ax, [[1.0, 0.0]])
+
+
+def test_update_heatmap_rewrites_values_and_title():
+    from course_lib import plots
+
+    fig, ax = plots.figure()
+    image = plots.heatmap(
+        ax,
+        [[0.0, 5.0], [5.0, 0.0]],
+        ["a", "b"],
+        ["a", "b"],
+        xlabel="x",
+        ylabel="y",
+        fmt="{:.1f}",
+        vmin=0,
+        vmax=10,
+    )
+    plots.update_heatmap(image, [[0.0, 9.0], [9.0, 0.0]], "{:.1f}", title="init")
+    assert [t.get_text() for t in ax.texts] == ["0.0", "9.0", "9.0", "0.0"]
+    assert ax.get_title() == "init" and image.get_clim() == (0, 10)
+    assert ax.texts[1].get_color() == "white" and ax.texts[0].get_color() == "black"

@@ -151,3 +151,56 @@ def test_uniform_negatives_for_small_k_are_uniform_and_distinct():
         assert len(negatives.unique()) == 10
         counts[negatives] += 1
     assert counts.sum() == 4000 and counts.std() < 3 * 2  # binomial(400, 0.01): std ≈ 2
+
+
+def test_hardest_overlap_counts_shared_hard_negatives():
+    labels = torch.tensor([0, 3])
+    a = torch.tensor([[9.0, 5.0, 4.0, 3.0, 1.0], [1.0, 2.0, 3.0, 9.0, 4.0]])
+    # row 0: hard sets {1, 2} and {1, 4}; row 1: {4, 2} and {4, 2}
+    b = torch.tensor([[9.0, 5.0, 0.0, 3.0, 4.5], [0.0, 1.0, 3.0, 9.0, 4.0]])
+    overlap = sampling.hardest_overlap(a, b, labels, 2)
+    torch.testing.assert_close(overlap, torch.tensor([0.5, 1.0], dtype=torch.float64))
+    assert (sampling.hardest_overlap(a, a, labels, 3) == 1).all()
+    with pytest.raises(ValueError, match="scores_b"):
+        sampling.hardest_overlap(a, b[:1], labels, 2)
+    with pytest.raises(ValueError, match="more negatives than"):
+        sampling.hardest_overlap(a, b, labels, 5)
+
+
+def test_score_recorder_keeps_one_snapshot_per_epoch():
+    task = data.extreme_classification(50, 400, 50, dim=8, seed=0)
+    model = sampling.Retriever(8, 8, 50, init_seed=0)
+    snapshots, record = sampling.score_recorder(model, task.x_train[:16])
+    record(0)
+    g = G()
+
+    def loss_fn(q, y):
+        return sampling.strategy_loss("uniform", model, q, y, k=5, generator=g)
+
+    train(
+        model,
+        task.x_train,
+        task.y_train,
+        loss_fn,
+        epochs=2,
+        lr=0.1,
+        optimiser=torch.optim.Adagrad,
+        on_epoch=record,
+    )
+    assert len(snapshots) == 3 and snapshots[0].shape == (16, 50)
+    assert not torch.equal(snapshots[0], snapshots[-1])  # training moved the scores
+    with pytest.raises(ValueError, match="queries"):
+        sampling.score_recorder(model, torch.zeros(0, 8))
+
+
+def test_in_batch_score_matrix_frames_positives_and_marks_accidental_hits():
+    from course_lib import plots
+
+    fig, ax = plots.figure()
+    scores = torch.randn(4, 4, generator=G())
+    plots.in_batch_scores(ax, scores, torch.tensor([3, 1, 3, 0]), ["4", "2", "4", "1"])
+    assert len(ax.patches) == 4  # one frame per positive
+    assert [t.get_text() for t in ax.texts] == ["×", "×"]  # rows 1 and 3, label 3
+    assert len(fig.axes) == 2 and plots.to_png(fig).startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="scores"):
+        plots.in_batch_scores(ax, scores[:3], torch.tensor([3, 1, 3, 0]), ["a"] * 4)
