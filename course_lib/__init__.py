@@ -2,7 +2,8 @@
 
 Modules are named after what they teach: ``losses`` (softmax CE, margin, KL,
 distillation losses), ``distillation`` (teachers, students, matching more structure),
-``sampling`` (negatives for extreme classification), ``churn`` (model disagreement),
+``compression`` (a model's size and prediction time, int8 weights), ``sampling``
+(negatives for extreme classification), ``churn`` (model disagreement),
 ``floating_point`` (one-ulp twins), ``data`` and ``training`` (the digits, the MLP and
 the course's one training loop) and ``device`` (devices, seeds, determinism); the
 course's tools ``claims``, ``checker`` (instant feedback), ``exercises`` (one check per

@@ -113,6 +113,31 @@ def relational_loss(
     )
 
 
+def structure_agreement(
+    student_hidden: torch.Tensor, teacher_hidden: torch.Tensor
+) -> float:
+    """How alike two layers relate the same B examples: the Pearson correlation of
+    the pairs (i < j) of their cosine-similarity matrices (what relational distillation
+    matches; 1 when one structure is the other's up to scale and shift).
+
+    The diagonal is left out (every row's similarity with itself is 1 in both layers,
+    which says nothing about structure), and so is the lower triangle, its mirror.
+    """
+    check.tensor(student_hidden, "student_hidden", min_dim=2)
+    check.tensor(teacher_hidden, "teacher_hidden", min_dim=2)
+    if len(student_hidden) != len(teacher_hidden) or len(student_hidden) < 3:
+        raise ValueError(
+            "student_hidden and teacher_hidden must hold the same B >= 3 examples, "
+            f"got {len(student_hidden)} and {len(teacher_hidden)} rows"
+        )
+    upper = torch.triu_indices(len(student_hidden), len(student_hidden), offset=1)
+    pairs = [
+        similarity_matrix(h)[upper[0], upper[1]]
+        for h in (student_hidden, teacher_hidden)
+    ]
+    return torch.corrcoef(torch.stack(pairs))[0, 1].item()
+
+
 def hint_loss(
     student_hidden: torch.Tensor,
     teacher_hidden: torch.Tensor,

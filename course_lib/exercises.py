@@ -121,39 +121,110 @@ def check_mixture_loss(fn: Callable) -> Feedback:
     )
 
 
-def check_similarity_matrix(fn: Callable) -> Feedback:
-    """Notebook 03: the B × B matrix of cosine similarities between the rows of a hidden
-    layer.
+def check_soft_loss(fn: Callable) -> Feedback:
+    """Notebook 02: the soft term with Hinton et al.'s rescaling, T² · KL(softmax(t/T) ‖
+    softmax(s/T)), averaged over the batch.
     """
-    g = torch.Generator().manual_seed(4)
+    from .losses import distillation_loss
+
+    g = torch.Generator().manual_seed(6)
+    s, t = 3 * torch.randn(2, 6, 10, generator=g, dtype=torch.float64)
+    birds = torch.tensor([[5.0, 2.2, -1.1, 0.3]], dtype=torch.float64)
+    bird_teacher = torch.tensor([[0.6, 0.3, 0.02, 0.08]], dtype=torch.float64).log()
+
+    def reference(logits, teacher_logits, temperature):
+        labels = torch.zeros(len(logits), dtype=torch.long)  # unused at α = 1
+        return distillation_loss(logits, labels, teacher_logits, 1.0, temperature)
+
     cases = [
-        Case(
-            "three 2-d points",
-            (torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=torch.float64),),
-        ),
-        Case(
-            "a random batch of 6 × 32 activations",
-            (torch.relu(torch.randn(6, 32, generator=g, dtype=torch.float64)) + 0.1,),
-        ),
-        Case(
-            "rows of very different lengths",
-            (torch.tensor([[1e-3, 0.0], [1e3, 1e3]], dtype=torch.float64),),
-        ),
+        Case("the bird logits and teacher, T = 1", (birds, bird_teacher, 1.0)),
+        Case("a random batch, T = 4", (s, t, 4.0)),
+        Case("a random batch, T = 20", (s, t, 20.0)),
+        Case("large logits (± 1000), T = 2", (300 * s, 300 * t, 2.0)),
+        Case("the teacher's own logits (a perfect student), T = 3", (t, t, 3.0)),
     ]
-
-    def reference(h):
-        unit = h / h.norm(dim=-1, keepdim=True)
-        return unit @ unit.T
-
     return check_function(
         fn,
         reference,
         cases,
-        name="my_similarity_matrix",
+        name="my_soft_loss",
         hint=(
-            "cosine similarity is the dot product of the two rows divided by both their"
-            " lengths; normalise every row first, then one matrix product gives all "
-            "pairs."
+            "divide both logits by T before their (log-)softmax, compare the two with "
+            "KL(teacher ‖ student) summed over classes, average over the batch, and "
+            "remember the factor that keeps the gradient on scale. log_softmax never "
+            "overflows."
+        ),
+    )
+
+
+def _hidden_pairs():
+    g = torch.Generator().manual_seed(7)
+    student = torch.relu(torch.randn(6, 32, generator=g, dtype=torch.float64)) + 0.1
+    teacher = torch.relu(torch.randn(6, 256, generator=g, dtype=torch.float64)) + 0.1
+    line = torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=torch.float64)
+    return student, teacher, line
+
+
+def check_relational_loss(fn: Callable) -> Feedback:
+    """Notebook 03: the mean squared difference of the student's and the teacher's B ×
+    B cosine-similarity matrices (layers of any widths).
+    """
+    from .distillation import relational_loss
+
+    student, teacher, three = _hidden_pairs()
+    cases = [
+        Case("a 32-unit student and a 256-unit teacher", (student, teacher)),
+        Case("the same rows, scaled by 5 and by 1000", (5 * three, 1000 * three)),
+        Case(
+            "three 2-d student rows, a 3-d teacher",
+            (three, torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 1, 1]]).double()),
+        ),
+        Case(
+            "rows of very different lengths",
+            (student * torch.logspace(-3, 3, 6)[:, None], teacher),
+        ),
+    ]
+    return check_function(
+        fn,
+        relational_loss,
+        cases,
+        name="my_relational_loss",
+        hint=(
+            "the two layers have different widths, so compare what they say about "
+            "pairs of examples: each layer's B × B matrix of cosines (rows normalised "
+            "to length 1), then the mean of the squared differences."
+        ),
+    )
+
+
+def check_structure_agreement(fn: Callable) -> Feedback:
+    """Notebook 03: the correlation of the off-diagonal pairs (i < j) of two layers'
+    cosine-similarity matrices.
+    """
+    from .distillation import structure_agreement
+
+    student, teacher, three = _hidden_pairs()
+    g = torch.Generator().manual_seed(8)
+    noisy = student + 0.3 * torch.randn(student.shape, generator=g, dtype=torch.float64)
+    four = torch.tensor([[1.0, 0.0], [1.0, 0.2], [0.0, 1.0], [0.3, 1.0]]).double()
+    cases = [
+        Case("a 32-unit student and a 256-unit teacher", (student, teacher)),
+        Case("a student and a noisy copy of it", (student, noisy)),
+        Case(
+            "four 2-d rows against three-d ones",
+            (four, torch.rand(4, 3, generator=g).double()),
+        ),
+        Case("one layer and itself, scaled by 7", (four, 7 * four)),
+    ]
+    return check_function(
+        fn,
+        lambda a, b: torch.tensor(structure_agreement(a, b), dtype=torch.float64),
+        cases,
+        name="my_structure_agreement",
+        hint=(
+            "which entries of a cosine-similarity matrix are the same for every layer "
+            "whatever it has learnt? Leave them out and correlate the rest, each pair "
+            "of examples once (torch.triu_indices gives the pairs i < j)."
         ),
     )
 

@@ -185,15 +185,25 @@ def heatmap(
 
 
 def seed_points(
-    ax, groups: dict, *, ylabel: str, title: str | None = None, scale: float = 100.0
+    ax,
+    groups: dict,
+    *,
+    ylabel: str,
+    title: str | None = None,
+    scale: float = 100.0,
+    bars: bool = True,
 ):
-    """One column per group: a dot per seed and a bar at the mean, so the spread over
-    seeds is visible.
+    """One column per group: a dot per seed and the mean, so the spread over seeds is
+    visible. The mean is a bar from zero, or with ``bars=False`` a short line, for
+    differences too small to read on bars (the axis may then start above zero).
     """
     for i, (name, values) in enumerate(groups.items()):
         values = [scale * float(v) for v in values]
         mean = sum(values) / len(values)
-        ax.bar(i, mean, color=PALETTE[i % len(PALETTE)], alpha=0.35, width=0.6)
+        if bars:
+            ax.bar(i, mean, color=PALETTE[i % len(PALETTE)], alpha=0.35, width=0.6)
+        else:
+            ax.hlines(mean, i - 0.3, i + 0.3, color=PALETTE[i % len(PALETTE)], lw=2.5)
         ax.scatter(
             [i] * len(values), values, color=PALETTE[i % len(PALETTE)], zorder=3, s=18
         )
@@ -325,3 +335,47 @@ def churn_table(
             f"{shares[1][1]:.1f} %\n({100 * both_wrong_differ:.1f} % differ)"
         )
     return image
+
+
+def teacher_to_student(
+    image,
+    teacher_probs: Sequence[float],
+    student_probs: Sequence[float],
+    names: Sequence[str],
+    *,
+    temperature: float,
+    label: int | None = None,
+    title: str | None = None,
+):
+    """Slide "Distillation in a nutshell" as a picture: an input image → the teacher's
+    soft predictions softmax(t / T) on it (the student's targets) → the student's
+    softmax(s / T) on the same image once trained on such targets. Returns the figure.
+    """
+    from matplotlib.patches import ConnectionPatch
+
+    if len(teacher_probs) != len(names) or len(student_probs) != len(names):
+        raise ValueError("teacher_probs and student_probs need one value per name")
+    fig, (ax_x, ax_t, ax_s) = figure(ncols=3, width=11, height=3.2, title=title)
+    fig.get_layout_engine().set(wspace=0.12)
+    pixels = [[float(v) for v in row] for row in image]
+    digit(ax_x, pixels, "input" + (f" (label {label})" if label is not None else ""))
+    style = dict(highlight=label, fmt=None, ylim=(0, 1.05))
+    bars(ax_t, teacher_probs, names, ylabel=f"softmax(· / {temperature:g})", **style)
+    ax_t.set_title("teacher's soft predictions\n= the student's targets")
+    bars(ax_s, student_probs, names, ylabel="", **style)  # the teacher's y label
+    ax_s.set_title("student's predictions,\ntrained on such targets")
+    steps = [
+        (ax_x, ax_t, -0.3, "teacher, trained\non one-hot labels"),
+        (ax_t, ax_s, -0.17, "student, trained\non the targets"),
+    ]
+    for left, right, end, text in steps:
+        arrow = ConnectionPatch(
+            (1.04, 0.5), (end, 0.5), left.transAxes, right.transAxes,
+            arrowstyle="-|>", mutation_scale=18, lw=2, color=PALETTE[1],
+        )  # fmt: skip
+        fig.add_artist(arrow)
+        left.annotate(
+            text, (1.0, 0.62), xycoords="axes fraction", xytext=(8, 0),
+            textcoords="offset points", ha="left", fontsize=9, color=PALETTE[1],
+        )  # fmt: skip
+    return fig

@@ -86,6 +86,42 @@ def test_matching_losses():
     )
 
 
+def test_structure_agreement_is_a_correlation_of_the_pairs():
+    g = torch.Generator().manual_seed(7)
+    h = torch.rand(10, 16, generator=g, dtype=torch.float64) + 0.1
+    assert distillation.structure_agreement(h, 3 * h) == pytest.approx(1.0)
+    wide = torch.cat([h, torch.zeros(10, 30, dtype=torch.float64)], dim=1)
+    assert distillation.structure_agreement(h, wide) == pytest.approx(1.0)
+    other = torch.rand(10, 40, generator=g, dtype=torch.float64)
+    assert -1 < distillation.structure_agreement(h, other) < 1
+    # pairs i < j only: the same as correlating every off-diagonal entry
+    i, j = torch.triu_indices(10, 10, offset=1)
+    pairs = torch.stack([distillation.similarity_matrix(a)[i, j] for a in (h, other)])
+    expected = torch.corrcoef(pairs)[0, 1].item()
+    assert distillation.structure_agreement(h, other) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="teacher_hidden"):
+        distillation.structure_agreement(h, other[:5])
+    with pytest.raises(ValueError, match="student_hidden"):
+        distillation.structure_agreement(h[0], other)
+
+
+def test_teacher_to_student_picture():
+    from course_lib import plots
+
+    image, names = torch.rand(8, 8), [str(d) for d in range(10)]
+    t, s = probs(8, (10,)), probs(9, (10,))
+    fig = plots.teacher_to_student(
+        image, t, s, names, temperature=4, label=3, title="nutshell"
+    )
+    digit, teacher, student = fig.axes
+    assert [b.get_height() for b in teacher.patches] == pytest.approx(t.tolist())
+    assert [b.get_height() for b in student.patches] == pytest.approx(s.tolist())
+    assert "label 3" in digit.get_title() and teacher.get_ylim()[0] == 0
+    assert len(plots.to_png(fig)) > 1000
+    with pytest.raises(ValueError, match="one value per name"):
+        plots.teacher_to_student(image, t[:4], s, names, temperature=4)
+
+
 def test_objective_paths_and_errors():
     g = torch.Generator().manual_seed(5)
     x, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)

@@ -89,8 +89,6 @@ def test_course_exercises_reject_typical_mistakes():
         (1 - a) * torch.nn.functional.cross_entropy(s, y, reduction="sum")
     )
     assert exercises.check_mixture_loss(summed).status == "wrong"
-    unnormalised = lambda h: h @ h.T  # noqa: E731
-    assert exercises.check_similarity_matrix(unnormalised).status == "wrong"
 
 
 def test_churn_unit_exercises_reject_typical_mistakes():
@@ -109,3 +107,41 @@ def test_churn_unit_exercises_reject_typical_mistakes():
     assert exercises.check_update_target(swapped).status == "wrong"
     float64_sum = lambda x: float(np.sum(np.asarray(x, dtype=np.float64)))  # noqa: E731  (exact-ish, not pairwise float32)
     assert exercises.check_pairwise_sum(float64_sum).status == "wrong"
+
+
+def test_churn_by_margin_and_update_loss_exercises_reject_typical_mistakes():
+    from course_lib import exercises
+
+    def unsorted(a, b, margin, groups):  # groups in the given order, not by margin
+        chunks = torch.arange(len(margin)).chunk(groups)
+        return torch.stack([(a[i] != b[i]).double().mean() for i in chunks])
+
+    assert exercises.check_churn_by_margin(unsorted).status == "wrong"
+
+    def log_of_softmax(s, y, p_old, lam):  # overflows on large logits
+        e_y = torch.nn.functional.one_hot(y, s.shape[-1])
+        target = lam * p_old + (1 - lam) * e_y
+        return -(target * torch.log(torch.softmax(s, -1))).sum(-1).mean()
+
+    assert "NaN or inf" in exercises.check_update_loss(log_of_softmax).message
+
+
+def test_distillation_exercises_reject_typical_mistakes():
+    from course_lib import exercises
+
+    def without_t2(s, t, temperature):  # the KL at temperature T, not rescaled
+        log_p = torch.log_softmax(s / temperature, -1)
+        log_q = torch.log_softmax(t / temperature, -1)
+        return (log_q.exp() * (log_q - log_p)).sum(-1).mean()
+
+    assert exercises.check_soft_loss(without_t2).status == "wrong"
+    unnormalised = lambda s, t: (s @ s.T - t @ t.T).pow(2).mean()  # noqa: E731
+    assert exercises.check_relational_loss(unnormalised).status == "wrong"
+
+    def with_diagonal(s, t):  # the diagonal is 1 in both: it inflates the correlation
+        from course_lib.distillation import similarity_matrix
+
+        flat = [similarity_matrix(h).flatten() for h in (s, t)]
+        return torch.corrcoef(torch.stack(flat))[0, 1]
+
+    assert exercises.check_structure_agreement(with_diagonal).status == "wrong"

@@ -117,6 +117,10 @@ def test_more_plots():
     )
     assert len(fig.axes) == 3 and fig.axes[2].get_ylabel() == ""  # its colour bar
     plots.seed_points(b, {"x": [0.5, 0.6], "y": [0.7, 0.8]}, ylabel="%")
+    assert len(b.patches) == 2  # a bar at each mean
+    _, c = plots.figure()
+    plots.seed_points(c, {"x": [0.5, 0.6], "y": [0.7, 0.8]}, ylabel="%", bars=False)
+    assert len(c.patches) == 0 and len(c.collections) == 4  # dots and mean lines
     drawn = plots.bars(a, [0.1, 0.2], ["a", "b"], ylabel="p", fmt=None)
     plots.update_bars(drawn, [0.3, 0.4], fmt=None)
     assert [bar.get_height() for bar in drawn] == [0.3, 0.4]
