@@ -80,27 +80,24 @@ def churn_decomposition(
     one wrong model): churn = only_a_wrong + only_b_wrong + both_wrong (both wrong, with
     different labels).
     """
-    _triple(preds_a, preds_b, labels)
-    a_ok, b_ok, differ = preds_a == labels, preds_b == labels, preds_a != preds_b
-    share = lambda mask: mask.double().mean().item()  # noqa: E731
+    table, differ = agreement_table(preds_a, preds_b, labels), preds_a != preds_b
+    both_wrong = (preds_a != labels) & (preds_b != labels) & differ
     return {
-        "only_a_wrong": share(~a_ok & b_ok),
-        "only_b_wrong": share(a_ok & ~b_ok),
-        "both_wrong": share(~a_ok & ~b_ok & differ),
-        "churn": share(differ),
+        "only_a_wrong": table[1, 0].item(),
+        "only_b_wrong": table[0, 1].item(),
+        "both_wrong": both_wrong.double().mean().item(),
+        "churn": differ.double().mean().item(),
     }
 
 
 def churn_bounds(
     preds_a: torch.Tensor, preds_b: torch.Tensor, labels: torch.Tensor
 ) -> tuple[float, float]:
-    """(|acc_a − acc_b|, err_a + err_b): churn always lies between the two."""
-    _triple(preds_a, preds_b, labels)
-    acc_a, acc_b = (
-        (preds_a == labels).double().mean().item(),
-        (preds_b == labels).double().mean().item(),
-    )
-    return abs(acc_a - acc_b), (1 - acc_a) + (1 - acc_b)
+    """(|acc_a − acc_b|, err_a + err_b): churn always lies between the two. Read off
+    ``agreement_table`` t: |t[0, 1] − t[1, 0]| and t[0, 1] + t[1, 0] + 2 · t[1, 1].
+    """
+    t = agreement_table(preds_a, preds_b, labels)
+    return abs(t[0, 1] - t[1, 0]).item(), (t[0, 1] + t[1, 0] + 2 * t[1, 1]).item()
 
 
 def churn_by_bucket(

@@ -292,35 +292,6 @@ def check_hardest_in_pool(fn: Callable) -> Feedback:
     )
 
 
-def check_churn(fn: Callable) -> Feedback:
-    """Notebook 05: Churn(M1, M2) = the fraction of examples whose predicted labels
-    differ.
-    """
-    g = torch.Generator().manual_seed(7)
-    a, b = torch.randint(0, 10, (2, 200), generator=g)
-    cases = [
-        Case("identical predictions", (a, a.clone())),
-        Case("random predictions", (a, b)),
-        Case(
-            "the slide's two 60 % models",
-            (
-                torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]),
-                torch.tensor([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]),
-            ),
-        ),
-    ]
-    return check_function(
-        fn,
-        lambda p, q: (p != q).double().mean(),
-        cases,
-        name="my_churn",
-        hint=(
-            "compare the two tensors element by element, then average the disagreements"
-            " (as floats: integer division gives 0)."
-        ),
-    )
-
-
 def check_pairwise_sum(fn: Callable) -> Feedback:
     """Notebook 06: sum a float32 vector by pairwise (tree) summation: split in halves,
     sum each, add.
@@ -441,25 +412,5 @@ def check_update_loss(fn: Callable) -> Feedback:
             "a cross-entropy against a distribution q is −Σ q log p, with log p from "
             "torch.log_softmax (log of softmax overflows); λ weighs the old model's "
             "probabilities, 1 − λ the label; average over the batch."
-        ),
-    )
-
-
-def check_update_target(fn: Callable) -> Feedback:
-    """Notebook 07: the model-update target λ · p_old + (1 − λ) · e_y."""
-    from .distillation import mixture_target
-
-    g = torch.Generator().manual_seed(10)
-    p_old = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), -1)
-    labels = torch.randint(0, 4, (5,), generator=g)
-    cases = [Case(f"λ = {lam}", (p_old, labels, lam)) for lam in (0.0, 0.3, 1.0)]
-    return check_function(
-        fn,
-        lambda p, y, lam: mixture_target(y, p, lam),
-        cases,
-        name="my_update_target",
-        hint=(
-            "torch.nn.functional.one_hot(labels, num_classes) gives e_y; mix it with "
-            "p_old."
         ),
     )

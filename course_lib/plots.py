@@ -179,9 +179,14 @@ def heatmap(
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="white" if v > low + 0.6 * (high - low) else "black",
+                    color=_text_color(v, low, high),
                 )
     return image
+
+
+def _text_color(value: float, low: float, high: float) -> str:
+    """White on the darkest 40 % of a heat map's colour range, black elsewhere."""
+    return "white" if value > low + 0.6 * (high - low) else "black"
 
 
 def seed_points(
@@ -239,7 +244,7 @@ def update_heatmap(image, matrix, fmt: str = "{:.2f}", title: str | None = None)
     cells = [v for row in values for v in row]
     for text, v in zip(image.axes.texts, cells):
         text.set_text(fmt.format(v))
-        text.set_color("white" if v > low + 0.6 * (high - low) else "black")
+        text.set_color(_text_color(v, low, high))
     if title is not None:
         image.axes.set_title(title)
 

@@ -21,6 +21,12 @@ def labels(*values):
     return torch.tensor(values)
 
 
+def fit_on(inputs, **kwargs):
+    """A [5, 2] MLP trained for one epoch on ``inputs`` and four labels."""
+    ce = losses.softmax_cross_entropy
+    return training.fit([5, 2], inputs, labels(0, 1, 0, 1), ce, epochs=1, **kwargs)
+
+
 CASES = {
     "churn_by_bucket, NaN scores": (
         "scores",
@@ -92,34 +98,15 @@ CASES = {
     ),
     "train, inputs of the wrong width": (
         "inputs",
-        lambda: training.train(
-            training.MLP([5, 2]),
-            torch.zeros(4, 6),
-            labels(0, 1, 0, 1),
-            losses.softmax_cross_entropy,
-            epochs=1,
-        ),
+        lambda: fit_on(torch.zeros(4, 6)),
     ),
     "train, integer inputs": (
         "inputs",
-        lambda: training.fit(
-            [5, 2],
-            torch.zeros(4, 5).long(),
-            labels(0, 1, 0, 1),
-            losses.softmax_cross_entropy,
-            epochs=1,
-        ),
+        lambda: fit_on(torch.zeros(4, 5).long()),
     ),
     "train, a fractional batch size": (
         "batch_size",
-        lambda: training.fit(
-            [5, 2],
-            torch.zeros(4, 5),
-            labels(0, 1, 0, 1),
-            losses.softmax_cross_entropy,
-            epochs=1,
-            batch_size=2.5,
-        ),
+        lambda: fit_on(torch.zeros(4, 5), batch_size=2.5),
     ),
     "member_seeds, no members": ("members", lambda: training.member_seeds("init", 0)),
     "accuracy, NaN logits": (
