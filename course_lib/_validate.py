@@ -173,3 +173,11 @@ def number(x: float, name: str) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     return x
+
+
+def open_unit_interval(x: float, name: str) -> float:
+    """A number strictly between 0 and 1 (a tolerance ε, a risk level δ)."""
+    x = number(x, name)
+    if not 0.0 < x < 1.0:
+        raise ValueError(f"{name} must be in (0, 1), got {x}")
+    return x

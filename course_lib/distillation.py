@@ -46,6 +46,24 @@ def uniform_smoothing_target(
     return epsilon / num_classes + (1 - epsilon) * one_hot
 
 
+def distort(teacher_probs: torch.Tensor, amount: float) -> torch.Tensor:
+    """A worse teacher with the same argmax: for ``amount`` a > 0, sharpened towards the
+    one-hot of its argmax, (1 − a) · p + a · e_argmax(p) (over-confident; a = 1 keeps
+    only the argmax); for a < 0, flattened towards uniform, (1 − |a|) · p + |a| / C
+    (under-confident). Menon et al. (2021): a teacher's value is in these probabilities.
+    A tie for the top probability is sharpened towards the first tied class.
+    """
+    check.probabilities(teacher_probs, "teacher_probs")
+    amount = check.number(amount, "amount")
+    if not -1.0 < amount <= 1.0:
+        raise ValueError(f"amount must be in (-1, 1], got {amount}")
+    classes = teacher_probs.shape[-1]
+    if amount >= 0:
+        top = torch.nn.functional.one_hot(teacher_probs.argmax(-1), classes)
+        return (1 - amount) * teacher_probs + amount * top.to(teacher_probs.dtype)
+    return (1 + amount) * teacher_probs - amount / classes
+
+
 def soft_gradient_norm(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,

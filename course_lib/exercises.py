@@ -414,3 +414,253 @@ def check_update_loss(fn: Callable) -> Feedback:
             "probabilities, 1 − λ the label; average over the batch."
         ),
     )
+
+
+def check_ece(fn: Callable) -> Feedback:
+    """Notebook 08: the expected calibration error over equal-width confidence bins,
+    ECE = Σ_b (|B_b| / n) · |acc(B_b) − conf(B_b)|.
+    """
+    from .calibration import expected_calibration_error
+
+    g = torch.Generator().manual_seed(8)
+    probs = torch.softmax(3 * torch.randn(40, 4, generator=g, dtype=torch.float64), -1)
+    labels = torch.randint(0, 4, (40,), generator=g)
+    sure = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.2, 0.8]], dtype=torch.float64)
+    cases = [
+        Case("one bin (bins = 1)", (probs, labels, 1)),
+        Case("40 random predictions, 10 bins", (probs, labels, 10)),
+        Case("15 bins, some of them empty", (probs, labels, 15)),
+        Case("a confidence of exactly 1", (sure, torch.tensor([1, 1, 1]), 5)),
+    ]
+    return check_function(
+        fn,
+        expected_calibration_error,
+        cases,
+        name="my_ece",
+        hint=(
+            "the confidence is the largest probability; bin b holds confidences in "
+            "[b/bins, (b+1)/bins), and a confidence of 1 goes to the last bin; weigh "
+            "each non-empty bin's |accuracy − mean confidence| by its share of the "
+            "examples."
+        ),
+    )
+
+
+def check_fit_temperature(fn: Callable) -> Feedback:
+    """Notebook 08: temperature scaling, the T > 0 minimising the mean NLL of
+    softmax(logits / T) (checked to 1 %).
+    """
+    from .calibration import fit_temperature
+
+    g = torch.Generator().manual_seed(9)
+    logits = torch.randn(300, 5, generator=g, dtype=torch.float64)
+    labels = torch.multinomial(torch.softmax(logits, -1), 1, generator=g).squeeze(-1)
+    cases = [
+        Case("calibrated logits (T near 1)", (logits, labels)),
+        Case("over-confident logits (× 4)", (4 * logits, labels)),
+        Case("under-confident logits (× 0.3)", (0.3 * logits, labels)),
+    ]
+    return check_function(
+        fn,
+        fit_temperature,
+        cases,
+        name="my_fit_temperature",
+        hint=(
+            "compute the mean cross-entropy of logits / T for many T (say 2,000 "
+            "values log-spaced between 0.05 and 20) and return the T where it is "
+            "smallest; over-confident logits need T > 1."
+        ),
+        atol=0.0,
+        rtol=1e-2,
+    )
+
+
+def check_confidence_deferral(fn: Callable) -> Feedback:
+    """Notebook 09: ``fn(probs, budget)``, the boolean mask of the round(budget · n)
+    inputs whose largest probability is smallest (confidence deferral).
+    """
+    from .inference import confidence_score, defer
+
+    g = torch.Generator().manual_seed(13)
+    probs = torch.softmax(3 * torch.randn(45, 5, generator=g, dtype=torch.float64), -1)
+    cases = [
+        Case("n = 40, budget 0.25", (probs[:40], 0.25)),
+        Case("n = 40, budget 0.6", (probs[:40], 0.6)),
+        Case("n = 45, budget 0.3 (13.5 inputs: round to 14)", (probs, 0.3)),
+        Case("budget 0 (defer nothing)", (probs, 0.0)),
+        Case("budget 1 (defer everything)", (probs, 1.0)),
+    ]
+    return check_function(
+        lambda p, r: fn(p, r).double(),
+        lambda p, r: defer(confidence_score(p), r).double(),
+        cases,
+        name="my_confidence_deferral",
+        hint=(
+            "the confidence of an input is its largest probability; defer the "
+            "round(budget · n) inputs with the LOWEST confidence (Python's round, "
+            "not int: 13.5 -> 14), and return a bool tensor with one entry per input."
+        ),
+    )
+
+
+def check_binomial_tail(fn: Callable) -> Feedback:
+    """Notebook 09: ``fn(errors, n, epsilon)`` = P(Binomial(n, ε) ≤ errors), the
+    p-value of CALM's threshold test.
+    """
+    from .inference import binomial_tail
+
+    cases = [
+        Case("no error in 10, ε = 0.1", (0, 10, 0.1)),
+        Case("3 errors in 50, ε = 0.1", (3, 50, 0.1)),
+        Case("20 errors in 400, ε = 0.05", (20, 400, 0.05)),
+        Case("every input wrong, n = 6", (6, 6, 0.3)),
+    ]
+    return check_function(
+        fn,
+        binomial_tail,
+        cases,
+        name="my_binomial_tail",
+        atol=1e-9,
+        rtol=1e-6,
+        hint=(
+            "sum the binomial probabilities C(n, i) εⁱ (1 − ε)ⁿ⁻ⁱ for every i from 0 "
+            "up to AND including errors (math.comb gives C(n, i))."
+        ),
+    )
+
+
+def _router_cases(seed: int) -> list[tuple[str, torch.Tensor]]:
+    """Router probabilities (n, E) for the routing exercises of notebook 11."""
+    g = torch.Generator().manual_seed(seed)
+    favourite = torch.tensor([2.0, 0.0, 0.0, 0.0])
+    skewed = torch.softmax(torch.randn(16, 4, generator=g) + favourite, -1)
+    wide = torch.softmax(2 * torch.randn(40, 8, generator=g), -1)
+    return [
+        ("12 tokens, 4 experts", torch.softmax(torch.randn(12, 4, generator=g), -1)),
+        ("16 tokens that mostly want expert 0", skewed),
+        ("40 tokens, 8 experts", wide),
+    ]
+
+
+def check_expert_choice(fn: Callable) -> Feedback:
+    """Notebook 11: ``fn(router_probs, k)`` → the (n, E) bool dispatch of expert choice,
+    each expert taking the k tokens with its largest gate (Zhou et al., NeurIPS 2022).
+    """
+
+    def reference(probs, k):
+        picks = probs.topk(k, dim=0).indices
+        return torch.zeros(probs.shape, dtype=torch.bool).scatter(0, picks, True)
+
+    cases = [Case(name, (p, k)) for (name, p), k in zip(_router_cases(11), (3, 4, 5))]
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_expert_choice",
+        hint=(
+            "here the EXPERTS choose: for each expert (a column), the k tokens (rows) "
+            "with the largest probability in that column; every column ends up with "
+            "exactly k True entries."
+        ),
+    )
+
+
+def check_token_choice(fn: Callable) -> Feedback:
+    """Notebook 11: ``fn(router_probs, capacity)`` → the (n, E) bool dispatch of top-1
+    token choice: each token picks its arg-max expert, each expert keeps the first
+    ``capacity`` tokens (in batch order) that picked it (Switch, Fedus et al., JMLR
+    2022). ``capacity`` is C, a number of tokens, not the library's capacity factor.
+    """
+
+    def reference(probs, capacity):
+        wants = torch.nn.functional.one_hot(probs.argmax(-1), probs.shape[-1]).bool()
+        return wants & (wants.long().cumsum(0) <= capacity)
+
+    cases = [Case(name, (p, c)) for (name, p), c in zip(_router_cases(12), (3, 4, 5))]
+    cases.append(Case("capacity larger than the batch", (cases[0].args[0], 20)))
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_token_choice",
+        hint=(
+            "each token (a row) picks its arg-max expert; an expert keeps only the "
+            "FIRST `capacity` tokens that picked it, counting down the rows (a running "
+            "count per column, e.g. cumsum over dim 0), and later ones are dropped."
+        ),
+    )
+
+
+def check_nested_loss(fn: Callable) -> Feedback:
+    """Notebook 10: ``fn(embeddings, heads, labels)``, the Matryoshka loss Σ_m mean_i
+    CE(y_i, z_i[:m] W_m + b_m) for heads [(W_m, b_m), …] with W_m of shape (m, C).
+    """
+    from .representations import nested_cross_entropy
+
+    def reference(z, heads, labels):
+        blocks = [z[:, : w.shape[0]] @ w + b for w, b in heads]
+        return nested_cross_entropy(torch.stack(blocks), labels)
+
+    g = torch.Generator().manual_seed(10)
+    rand = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
+    heads = [(rand(m, 4), rand(4)) for m in (2, 4, 8)]
+    odd = [(rand(m, 4), rand(4)) for m in (1, 3)]
+    z, labels = rand(6, 8), torch.randint(0, 4, (6,), generator=g)
+    cases = [
+        Case("three heads, m = 2, 4, 8", (z, heads, labels)),
+        Case("one head on all 8 coordinates", (z, heads[-1:], labels)),
+        Case("heads m = 1 and 3", (z, odd, labels)),
+        Case("large embeddings (× 300)", (300 * z, heads, labels)),
+    ]
+    return check_function(
+        fn,
+        reference,
+        cases,
+        name="my_nested_loss",
+        hint=(
+            "head (W, b) reads only the first m = W.shape[0] coordinates; take each "
+            "head's mean cross-entropy over the batch (torch.log_softmax keeps large "
+            "logits finite) and ADD the heads' losses, do not average them."
+        ),
+    )
+
+
+def check_shortlist_rerank(fn: Callable) -> Feedback:
+    """Notebook 10: ``fn(queries, database, shortlist_dims, shortlist_size)``, the
+    database index of each query's winner after a cosine shortlist on the first
+    ``shortlist_dims`` coordinates and a cosine re-rank on all of them.
+    """
+    from .checker import _copy
+    from .representations import shortlist_then_rerank
+
+    g = torch.Generator().manual_seed(11)
+    queries = torch.randn(8, 6, generator=g, dtype=torch.float64)
+    database = torch.randn(40, 6, generator=g, dtype=torch.float64)
+    database = database * torch.rand(40, 1, generator=g, dtype=torch.float64) * 10
+    cases = [
+        Case("a 2-coordinate shortlist of 5", (queries, database, 2, 5)),
+        Case("a 3-coordinate shortlist of 10", (queries, database, 3, 10)),
+        Case("a shortlist of 1 (no re-ranking)", (queries, database, 2, 1)),
+        Case("the whole database shortlisted", (queries, database, 1, 40)),
+    ]
+    name = "my_shortlist_rerank"
+    hint = (
+        "the shortlist ranks rows by the cosine of the first m coordinates, "
+        "normalised on their own (q[:m] / ‖q[:m]‖); the re-rank scores only the "
+        "shortlisted rows on all coordinates; return indices into the database, "
+        "not positions in the shortlist."
+    )
+    # first: not attempted, an error, a wrong shape or type (any index values pass)
+    verdict = check_function(
+        fn, shortlist_then_rerank, cases, name=name, hint=hint, atol=float("inf")
+    )
+    for case in cases if verdict else []:  # then: how many queries are wrong
+        got = torch.as_tensor(fn(*[_copy(a) for a in case.args]))
+        misses = int((got.long() != shortlist_then_rerank(*case.args)).sum())
+        if misses:
+            return Feedback(
+                "wrong",
+                f"Not yet: on the case '{case.name}', {misses} of {len(got)} queries "
+                f"get a wrong database index. Hint: {hint}",
+            )
+    return verdict

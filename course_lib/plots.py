@@ -384,3 +384,149 @@ def teacher_to_student(
             textcoords="offset points", ha="left", fontsize=9, color=PALETTE[1],
         )  # fmt: skip
     return fig
+
+
+def reliability_diagram(ax, diagram, *, title: str | None = None):
+    """A reliability diagram (Guo et al. 2017, fig. 1) from ``calibration.reliability``:
+    per confidence bin, the accuracy as a bar and the gap up (or down) to the bin's mean
+    confidence in red; a calibrated model's bars reach the diagonal. Returns the drawn
+    bars for ``update_reliability``.
+    """
+    left, width = diagram.edges[:-1].tolist(), 1 / len(diagram.counts)
+    accuracy, gap = _reliability_heights(diagram)
+    style = dict(width=width, align="edge", edgecolor="white")
+    right = ax.bar(left, accuracy, color=HIGHLIGHT, label="accuracy", **style)
+    off = ax.bar(left, gap, bottom=accuracy, color=PALETTE[1], alpha=0.45, **style)
+    off.set_label("gap to confidence")
+    ax.plot([0, 1], [0, 1], "--", color="black", lw=1, label="calibrated")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (max probability)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.legend(loc="upper left", fontsize=9)
+    if title:
+        ax.set_title(title)
+    return right, off
+
+
+def update_reliability(drawn, diagram) -> None:
+    """Move a reliability diagram's bars to another ``calibration.reliability``."""
+    accuracy, gap = _reliability_heights(diagram)
+    for a_bar, g_bar, a, g in zip(*drawn, accuracy, gap):
+        a_bar.set_height(a)
+        g_bar.set_y(a)
+        g_bar.set_height(g)
+
+
+def _reliability_heights(diagram) -> tuple[list[float], list[float]]:
+    """Bar heights: accuracy, and confidence − accuracy (0 for an empty bin)."""
+    accuracy = diagram.accuracy.nan_to_num(0.0)
+    confidence = diagram.confidence.nan_to_num(0.0)
+    return accuracy.tolist(), (confidence - accuracy).tolist()
+
+
+def seed_curves(
+    ax,
+    xs: Sequence[float],
+    groups: dict,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    scale: float = 100.0,
+    log2: bool = True,
+) -> list:
+    """One curve per group through the mean over seeds at each x, with a dot per seed so
+    the spread shows (``groups[name]`` is seeds × len(xs)); ``log2`` spaces x by
+    doublings (sizes 2, 4, 8, …). Returns the mean lines.
+    """
+    lines = []
+    for i, (name, values) in enumerate(groups.items()):
+        rows = [[scale * float(v) for v in row] for row in values]
+        if any(len(row) != len(xs) for row in rows):
+            raise ValueError(f"groups[{name!r}] must have {len(xs)} values per seed")
+        color = PALETTE[i % len(PALETTE)]
+        means = [sum(col) / len(col) for col in zip(*rows)]
+        for row in rows:
+            ax.scatter(xs, row, color=color, s=12, alpha=0.5, zorder=3)
+        lines += ax.plot(xs, means, "-o", color=color, markersize=4, label=name)
+    if log2:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(xs), [f"{x:g}" for x in xs])
+        ax.minorticks_off()
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    return lines
+
+
+def class_scatter(ax, points, labels, *, title: str | None = None):
+    """Points (N, 2) coloured by class (one colour per class, as in a legend of
+    digits); returns the drawn collection for ``update_scatter``.
+    """
+    import numpy as np
+
+    points, labels = np.asarray(points, dtype=float), np.asarray(labels)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"points must have shape (N, 2), got {points.shape}")
+    if labels.shape != (len(points),):
+        raise ValueError(
+            f"labels has shape {labels.shape}: expected ({len(points)},), one class "
+            "per point"
+        )
+    drawn = ax.scatter(
+        points[:, 0], points[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=8
+    )
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return drawn
+
+
+def update_scatter(ax, drawn, points, title: str | None = None) -> None:
+    """Move a ``class_scatter``'s points to new positions (N, 2) and fit the axes to
+    them: cheap enough for a widget callback.
+    """
+    import numpy as np
+
+    points, shape = np.asarray(points, dtype=float), np.shape(drawn.get_offsets())
+    if points.shape != shape or not np.isfinite(points).all():
+        raise ValueError(
+            f"points must be finite, of shape {shape} (one row per drawn point), got "
+            f"shape {points.shape}"
+        )
+    drawn.set_offsets(points)
+    low, high = points.min(0), points.max(0)
+    pad = 0.05 * (high - low) + 1e-9
+    ax.set(xlim=(low[0] - pad[0], high[0] + pad[0]))
+    ax.set(ylim=(low[1] - pad[1], high[1] + pad[1]))
+    if title is not None:
+        ax.set_title(title)
+
+
+def grouped_bars(
+    ax,
+    groups: dict,
+    names: Sequence[str],
+    *,
+    ylabel: str,
+    title: str | None = None,
+):
+    """Side-by-side bars: for each of ``names``, one bar per group (``groups`` maps a
+    legend label to one value per name), coloured from the palette. Returns the bar
+    containers, one per group."""
+    width = 0.8 / max(len(groups), 1)
+    drawn = []
+    for i, (label, values) in enumerate(groups.items()):
+        values = [float(v) for v in values]
+        if len(values) != len(names):
+            raise ValueError(
+                f"groups[{label!r}] has {len(values)} values but names has {len(names)}"
+            )
+        xs = [k + (i - (len(groups) - 1) / 2) * width for k in range(len(names))]
+        color = PALETTE[i % len(PALETTE)]
+        drawn.append(ax.bar(xs, values, width, color=color, label=label))
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=9)
+    if title:
+        ax.set_title(title)
+    return drawn

@@ -146,6 +146,23 @@ def _per_member(seed: int | Sequence[int], members: int, name: str) -> list[int]
     return seeds
 
 
+def own_targets(batch_targets: torch.Tensor) -> torch.Tensor:
+    """Each member's own targets, for an ensemble trained on per-member targets.
+
+    Give ``train`` targets of shape (N, K, …), row n holding every member's target for
+    input n; a (K, b) batch of rows picks (K, b, K, …) of them, and member k's loss
+    needs only its own slice [k, :, k]: returns (K, b, …).
+    """
+    members = batch_targets.shape[0]
+    if batch_targets.dim() < 3 or batch_targets.shape[2] != members:
+        raise ValueError(
+            "batch_targets must be (K, b, K, …): targets of shape (N, K, …) indexed by "
+            f"a (K, b) batch, got shape {tuple(batch_targets.shape)}"
+        )
+    k = torch.arange(members, device=batch_targets.device)
+    return batch_targets[k, :, k]
+
+
 def train(
     model: nn.Module,
     inputs: torch.Tensor,
