@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from . import _validate as check
-from . import losses
+from . import losses, training
 
 
 @dataclass
@@ -105,7 +105,7 @@ def report(logits: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> dict:
     labels): what temperature scaling and label smoothing change, and what not."""
     probs = torch.softmax(logits.double(), -1)
     return {
-        "accuracy": (probs.argmax(-1) == labels).double().mean().item(),
+        "accuracy": training.accuracy(logits, labels),
         "ECE": expected_calibration_error(probs, labels, bins),
         "NLL": losses.softmax_cross_entropy(logits, labels).item(),
     }
