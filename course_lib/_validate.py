@@ -181,3 +181,47 @@ def open_unit_interval(x: float, name: str) -> float:
     if not 0.0 < x < 1.0:
         raise ValueError(f"{name} must be in (0, 1), got {x}")
     return x
+
+
+def layout(x: torch.Tensor, name: str, *dims: str) -> torch.Tensor:
+    """Exactly len(dims) dimensions, named in the message: layout(p, "probs", "N", "C")
+    says "probs must be (N, C)" for any other shape."""
+    if x.dim() != len(dims):
+        raise ValueError(
+            f"{name} must be ({', '.join(dims)}), got shape {tuple(x.shape)}"
+        )
+    return x
+
+
+def same_length(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    """Two non-empty tensors with one row per input each, as many rows in both."""
+    for x, name in ((a, name_a), (b, name_b)):
+        if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
+            raise ValueError(f"{name} must be a non-empty tensor, one row per input")
+    if len(a) != len(b):
+        raise ValueError(
+            f"{name_a} has {len(a)} rows but {name_b} has {len(b)}: they must match"
+        )
+
+
+def mask(x: torch.Tensor, name: str) -> torch.Tensor:
+    """A bool tensor (a selection of rows), never 0/1 numbers or scores."""
+    if not isinstance(x, torch.Tensor) or x.dtype != torch.bool:
+        raise ValueError(
+            f"{name} must be a bool tensor (a mask), got "
+            f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}"
+        )
+    return x
+
+
+def labels_per_row(
+    labels: torch.Tensor, rows: int, name: str, rows_name: str
+) -> torch.Tensor:
+    """Integer class indices, one per row of ``rows_name``: shape (rows,)."""
+    predictions(labels, name)
+    if labels.shape != (rows,):
+        raise ValueError(
+            f"{name} has shape {tuple(labels.shape)}: expected ({rows},), one per row "
+            f"of {rows_name}"
+        )
+    return labels

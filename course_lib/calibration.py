@@ -38,9 +38,7 @@ def reliability(
     acc(B_b) = mean 1[argmax_k p_ik = y_i] (Guo et al. 2017, section 2). A tie for the
     largest probability predicts the first of the tied classes (``torch.argmax``).
     """
-    check.probabilities(probs, "probs")
-    if probs.dim() != 2:
-        raise ValueError(f"probs must be (N, C), got shape {tuple(probs.shape)}")
+    check.layout(check.probabilities(probs, "probs"), "probs", "N", "C")
     check.labels(labels, probs, scores_name="probs")
     check.count(bins, "bins")
     p = probs.double()

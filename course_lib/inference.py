@@ -74,7 +74,7 @@ def oracle_score(first_right: torch.Tensor, second_right: torch.Tensor) -> torch
     rule can do at any budget; Jitkrittum et al. 2023, the Bayes-optimal rule with
     known correctness).
     """
-    _same_length(first_right, second_right, "first_right", "second_right")
+    check.same_length(first_right, second_right, "first_right", "second_right")
     return second_right.double() - first_right.double()
 
 
@@ -94,8 +94,8 @@ def fit_posthoc_rule(
     cost, ``multiply_adds(rule.sizes)``, adds to the first model's.
     """
     check.probabilities(probs, "probs")
-    _same_length(first_right, second_right, "first_right", "second_right")
-    _same_length(probs, first_right, "probs", "first_right")
+    check.same_length(first_right, second_right, "first_right", "second_right")
+    check.same_length(probs, first_right, "probs", "first_right")
     gain = oracle_score(first_right, second_right).float()[:, None]
 
     features = _posthoc_features(probs)
@@ -139,9 +139,11 @@ def cascade_accuracy(
     inputs and the first model elsewhere: mean of 1[deferred] · second_right +
     1[not deferred] · first_right.
     """
-    _same_length(first_right, second_right, "first_right", "second_right")
-    _same_length(first_right, deferred, "first_right", "deferred")
-    right = torch.where(_mask(deferred), second_right.bool(), first_right.bool())
+    check.same_length(first_right, second_right, "first_right", "second_right")
+    check.same_length(first_right, deferred, "first_right", "deferred")
+    right = torch.where(
+        check.mask(deferred, "deferred"), second_right.bool(), first_right.bool()
+    )
     return right.double().mean().item()
 
 
@@ -154,7 +156,7 @@ def cascade_curve(
     """Cascade accuracy at each budget r in ``budgets`` when inputs are deferred in the
     order of ``scores`` (highest first): the accuracy–budget curve of a deferral rule.
     """
-    _same_length(scores, first_right, "scores", "first_right")
+    check.same_length(scores, first_right, "scores", "first_right")
     return torch.tensor(
         [
             cascade_accuracy(first_right, second_right, defer(scores, r))
@@ -168,28 +170,11 @@ def deferred_per_class(
     deferred: torch.Tensor, labels: torch.Tensor, num_classes: int
 ) -> torch.Tensor:
     """How many deferred inputs each true class has: Σ_i 1[deferred_i] 1[y_i = k]."""
-    _same_length(deferred, labels, "deferred", "labels")
+    check.same_length(deferred, labels, "deferred", "labels")
     check.in_range(check.predictions(labels, "labels"), num_classes, "labels")
-    return torch.bincount(labels[_mask(deferred)], minlength=num_classes)
-
-
-def _mask(deferred: torch.Tensor) -> torch.Tensor:
-    if deferred.dtype != torch.bool:
-        raise ValueError(
-            "deferred must be a bool tensor (the mask of ``defer``), got "
-            f"{deferred.dtype}"
-        )
-    return deferred
-
-
-def _same_length(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
-    for x, name in ((a, name_a), (b, name_b)):
-        if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
-            raise ValueError(f"{name} must be a non-empty tensor, one row per input")
-    if len(a) != len(b):
-        raise ValueError(
-            f"{name_a} has {len(a)} rows but {name_b} has {len(b)}: they must match"
-        )
+    return torch.bincount(
+        labels[check.mask(deferred, "deferred")], minlength=num_classes
+    )
 
 
 # ---------------------------------------------------------------------------------
@@ -268,7 +253,9 @@ def depth_weighted_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
     """Σ_b b · CE(y, exit_b) / Σ_b b: every exit learns the task, deeper exits weigh
     more (CALM, Schuster et al. 2022, trains its exits with this weighted
     average). ``logits``: (blocks, N, classes), ``labels``: (N,)."""
-    _exit_shape(check.logits(logits, "logits"), "logits")
+    check.layout(
+        check.logits(logits, "logits"), "logits", "blocks", "inputs", "classes"
+    )
     check.labels(labels, logits[0], "labels", "logits")
     weights = torch.arange(1, len(logits) + 1, dtype=logits.dtype)
     per_exit = torch.stack([softmax_cross_entropy(s, labels) for s in logits])
@@ -352,12 +339,5 @@ def calibrate_threshold(
 
 
 def _exit_probs(exit_probs: torch.Tensor) -> torch.Tensor:
-    return _exit_shape(check.probabilities(exit_probs, "exit_probs"), "exit_probs")
-
-
-def _exit_shape(x: torch.Tensor, name: str) -> torch.Tensor:
-    if x.dim() != 3:
-        raise ValueError(
-            f"{name} must be (blocks, inputs, classes), got shape {tuple(x.shape)}"
-        )
-    return x
+    probs = check.probabilities(exit_probs, "exit_probs")
+    return check.layout(probs, "exit_probs", "blocks", "inputs", "classes")

@@ -53,16 +53,6 @@ def _prefix(m: int, dim: int, name: str) -> int:
     return m
 
 
-def _labels_for(labels: torch.Tensor, rows: int, name: str, rows_name: str) -> None:
-    """Integer class indices, one per row of ``rows_name``: shape (rows,)."""
-    check.predictions(labels, name)
-    if labels.shape != (rows,):
-        raise ValueError(
-            f"{name} has shape {tuple(labels.shape)}: expected ({rows},), one per row "
-            f"of {rows_name}"
-        )
-
-
 # ---------------------------------------------------------------------------------
 # the nested loss and the model
 
@@ -250,7 +240,7 @@ def fit_probes(
     """
     check.tensor(train_embeddings, "train_embeddings", min_dim=3)
     members, n, dim = train_embeddings.shape
-    _labels_for(labels, n, "labels", "train_embeddings")
+    check.labels_per_row(labels, n, "labels", "train_embeddings")
     check.in_range(labels, check.count(num_classes, "num_classes"), "labels")
     seeds = [seed + k for k in range(members)]
     heads = NestedHeads(dim, num_classes, seeds, nested_sizes)
@@ -369,8 +359,12 @@ def nearest_neighbour_accuracy(
     if metric not in SCORES:
         raise ValueError(f"metric must be one of {sorted(SCORES)}, got {metric!r}")
     scores = SCORES[metric](test_embeddings, train_embeddings)
-    _labels_for(train_labels, scores.shape[-1], "train_labels", "train_embeddings")
-    _labels_for(test_labels, scores.shape[-2], "test_labels", "test_embeddings")
+    check.labels_per_row(
+        train_labels, scores.shape[-1], "train_labels", "train_embeddings"
+    )
+    check.labels_per_row(
+        test_labels, scores.shape[-2], "test_labels", "test_embeddings"
+    )
     right = (train_labels[scores.argmax(-1)] == test_labels).double().mean(-1)
     return right.item() if right.dim() == 0 else right
 

@@ -68,12 +68,7 @@ def expert_capacity(
 
 def _router_logits(router_logits: torch.Tensor) -> torch.Tensor:
     check.logits(router_logits, "router_logits")
-    if router_logits.dim() != 2:
-        raise ValueError(
-            "router_logits must be (tokens, experts), got shape "
-            f"{tuple(router_logits.shape)}"
-        )
-    return router_logits
+    return check.layout(router_logits, "router_logits", "tokens", "experts")
 
 
 def token_choice(

@@ -177,3 +177,17 @@ def test_the_import_graph_has_no_cycle_and_concepts_import_no_tools():
 
     for m in modules:
         visit(m)
+
+
+def test_the_shared_shape_checks_name_the_argument():
+    from course_lib import _validate as check
+
+    with pytest.raises(ValueError, match=r"probs must be \(N, C\), got shape \(3,\)"):
+        check.layout(torch.ones(3), "probs", "N", "C")
+    with pytest.raises(ValueError, match="scores has 2 rows but labels has 3"):
+        check.same_length(torch.ones(2), torch.ones(3), "scores", "labels")
+    with pytest.raises(ValueError, match="deferred must be a bool tensor"):
+        check.mask(torch.ones(3), "deferred")
+    with pytest.raises(ValueError, match=r"labels has shape \(2,\): expected \(3,\)"):
+        check.labels_per_row(torch.zeros(2).long(), 3, "labels", "embeddings")
+    assert check.mask(torch.ones(2).bool(), "deferred").dtype == torch.bool
