@@ -1,10 +1,20 @@
-"""Claims tables: each notebook ends with the lecture's claims, the number it measured,
-and the bar it had to clear.
+"""Claims tables: each notebook ends with what it measured, in two kinds.
 
-A claim is one sentence from the lecture (or a cited paper) plus a measured number and a
-bar such as "<= 1e-09" or ">= 5". ``Claims.finish`` shows the table, writes it as JSON
-when ``RESULTS`` is a path, and raises ``ClaimFailed`` if any claim missed its bar, so a
-notebook whose claims fail fails its tests.
+- A **check** is an identity or something true by construction (CE = KL(e_y ‖ p), a
+  twin that stays bitwise identical). It catches broken code; it is never a finding.
+- A **finding** is an empirical sentence from the lecture or a cited paper. It is
+  recorded with its **baseline** — the same measurement without the effect, or the fair
+  competitor, measured in the same run — and a bar that the finding clears and the
+  baseline fails. ``Claims.finding`` refuses (raises ``ClaimRefused``) a finding whose
+  baseline passes its own bar: such a table could not tell a learner anything.
+
+A bar is "<op> <number>" (op in >=, <=, >, <) or, for "about the same as", two-sided:
+"in [low, high]". ``make sweep`` runs every notebook at SEED = 0…9 (and a few other
+seeds and CPU kernel paths) and commits every claim's values in ``claims_sweep.json``
+beside this module; the table shows, beside this run's number, how often each finding
+held there. ``Claims.finish`` shows the tables, writes them as JSON when ``RESULTS``
+is a path, and raises ``ClaimFailed`` if a claim missed its bar, so a notebook whose
+claims fail fails its tests.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 _OPS = {
     ">=": lambda m, b: m >= b,
@@ -23,34 +34,58 @@ _OPS = {
     "<": lambda m, b: m < b,
 }
 
-
 PROFILES = ("quick", "full")
+KINDS = ("check", "finding")
 # set by `make test` and `make execute`: a failed claim raises even without RESULTS
 STRICT = "COURSE_CLAIMS_STRICT"
+SWEEP = Path(__file__).with_name("claims_sweep.json")  # written by `make sweep`
+SWEEP_SEEDS = tuple(range(10))  # the seeds every finding must hold at
 
 
 class ClaimFailed(AssertionError):
     """Raised by ``Claims.finish`` when at least one recorded claim missed its bar."""
 
 
+class ClaimRefused(ValueError):
+    """Raised by ``Claims.finding`` when the baseline passes the finding's own bar."""
+
+
 @dataclass(frozen=True, repr=False)
 class Claim:
+    kind: str  # "check" or "finding"
     claim: str
     measured: float
+    baseline: float | None  # a finding's baseline, measured in the same run
+    against: str | None  # what the baseline is, in words
     bar: str
     passed: bool
 
     def __repr__(self) -> str:
         mark = "✓" if self.passed else "✗"
-        return f"{mark} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
+        text = f"{mark} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
+        if self.kind == "finding":
+            text += f"; baseline {self.against}: {self.baseline:.4g}"
+        return text
+
+
+def passes(measured: float, bar: str) -> bool:
+    """Whether ``measured`` clears ``bar`` ("<op> x" or "in [low, high]"); NaN never."""
+    test = _parse_bar(bar)
+    return math.isfinite(measured) and test(measured)
 
 
 class Claims:
-    """Collects a notebook's claims. ``record`` one per measured sentence;
-    ``finish(RESULTS)`` in the last cell.
+    """Collects a notebook's claims: ``check`` for identities, ``finding`` for
+    empirical sentences with their baseline; ``finish(RESULTS)`` in the last cell.
     """
 
-    def __init__(self, notebook: str, seed: int, profile: str):
+    def __init__(
+        self,
+        notebook: str,
+        seed: int,
+        profile: str,
+        sweep: str | os.PathLike | None = SWEEP,
+    ):
         if not notebook:
             raise ValueError(
                 "notebook must be the notebook's name, e.g. '01_softmax_margin_kl'"
@@ -62,17 +97,44 @@ class Claims:
             )
         self.notebook, self.seed, self.profile = notebook, seed, profile
         self.claims: list[Claim] = []
+        self._swept = load_sweep(sweep).get(notebook, {}) if sweep else {}
 
-    def record(self, claim: str, measured: float, bar: str) -> Claim:
-        """Record that ``claim`` was measured as ``measured`` against ``bar`` ("<op>
-        <number>", op in >=, <=, >, <).
+    def check(self, claim: str, measured: float, bar: str) -> Claim:
+        """Record an identity or a property true by construction: shown as a check,
+        never counted as a finding.
         """
+        return self._add("check", claim, measured, bar, None, None)
+
+    def finding(
+        self, claim: str, measured: float, bar: str, *, baseline: float, against: str
+    ) -> Claim:
+        """Record an empirical sentence: ``measured`` must clear ``bar`` and
+        ``baseline`` — the same measurement ``against`` the effect's absence or the
+        fair competitor, from the same run — must fail it (else ``ClaimRefused``).
+        """
+        if not isinstance(against, str) or not against.strip():
+            raise ValueError("against must say what the baseline is, in words")
+        baseline = _as_float(baseline, "baseline")
+        if not math.isfinite(baseline):
+            raise ValueError(f"baseline must be a finite number, got {baseline}")
+        if passes(baseline, bar):
+            raise ClaimRefused(
+                f"not a finding: {claim!r} — its baseline ({against}) measured "
+                f"{baseline:.4g}, which also passes the bar {bar!r}. Choose a bar the "
+                "baseline fails, or record an identity with claims.check."
+            )
+        return self._add("finding", claim, measured, bar, baseline, against)
+
+    def _add(self, kind, claim, measured, bar, baseline, against) -> Claim:
         if not isinstance(claim, str) or not claim.strip():
             raise ValueError("claim must be a non-empty sentence")
-        measured = _as_float(measured)
-        op, threshold = _parse_bar(bar)
-        passed = math.isfinite(measured) and _OPS[op](measured, threshold)
-        recorded = Claim(claim, measured, f"{op} {threshold:g}", bool(passed))
+        if any(c.claim == claim for c in self.claims):
+            raise ValueError(f"claim {claim!r} is recorded twice: each names one row")
+        measured = _as_float(measured, "measured")
+        bar = _normal_bar(bar)
+        recorded = Claim(
+            kind, claim, measured, baseline, against, bar, passes(measured, bar)
+        )
         self.claims.append(recorded)
         return recorded
 
@@ -80,8 +142,21 @@ class Claims:
     def passed(self) -> bool:
         return all(c.passed for c in self.claims)
 
+    def held(self, claim: Claim) -> str:
+        """How often this claim held in the committed sweep: "10/10 (range a – b)"
+        over SEED = 0…9, plus the other seeds and CPU paths; "not swept" if the sweep
+        has no such claim with this bar and baseline.
+        """
+        entry = self._swept.get(claim.claim)
+        if not entry or (entry["bar"], entry.get("against")) != (
+            claim.bar,
+            claim.against,
+        ):
+            return "not swept"
+        return describe_runs(entry["runs"])
+
     def as_dict(self) -> dict:
-        """The table as COURSE.md's JSON, plus the CPU kernel path the numbers were
+        """The tables as COURSE.md's JSON, plus the CPU kernel path the numbers were
         measured on.
         """
         import torch
@@ -100,32 +175,75 @@ class Claims:
         if not failed:
             return ""
         return (
-            f"{failed} claim(s) missed the bar at SEED = {self.seed}. Bars are set to "
-            "hold for any reasonable seed, but a measurement close to its bar can miss "
-            "it by seed noise: run the notebook again with SEED = 0 (the committed "
-            "run). If it misses there too, a change to the notebook or to course_lib "
-            "broke what it measures."
+            f"{failed} claim(s) missed the bar at SEED = {self.seed}. The committed "
+            "sweep column says how often each held at SEED = 0…9; a measurement close "
+            "to its bar can miss it by seed noise. If it misses at SEED = 0 (the "
+            "committed run) too, a change to the notebook or to course_lib broke what "
+            "it measures."
         )
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td style='text-align:left'>{html.escape(c.claim)}</td>"
-            f"<td>{c.measured:.4g}</td><td>{html.escape(c.bar)}</td>"
-            f"<td>{'✓' if c.passed else '✗ FAILED'}</td></tr>"
-            for c in self.claims
-        )
-        return (
-            "<table><thead><tr><th "
-            "style='text-align:left'>claim</th><th>measured</th><th>bar</th>"
-            f"<th>passed</th></tr></thead><tbody>{rows}</tbody></table>"
-            + (f"<p><b>{html.escape(self.note())}</b></p>" if self.note() else "")
-        )
+        findings = [c for c in self.claims if c.kind == "finding"]
+        checks = [c for c in self.claims if c.kind == "check"]
+        cell = "<td style='text-align:left'>{}</td>"
+        mark = lambda c: "✓" if c.passed else "✗ FAILED"  # noqa: E731
+        parts = []
+        if findings:
+            rows = "".join(
+                "<tr>"
+                + cell.format(html.escape(c.claim))
+                + f"<td>{c.measured:.4g}</td>"
+                + f"<td>{c.baseline:.4g} ({html.escape(c.against)})</td>"
+                + f"<td>{html.escape(c.bar)}</td><td>{mark(c)}</td>"
+                + f"<td>{html.escape(self.held(c))}</td></tr>"
+                for c in findings
+            )
+            parts.append(
+                f"<p><b>Findings</b> ({len(findings)}): each beside its baseline, "
+                "which fails the bar.</p><table><thead><tr>"
+                "<th style='text-align:left'>finding</th><th>this run</th>"
+                "<th>baseline</th><th>bar</th><th>passed</th>"
+                "<th>held over seeds</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
+        if checks:
+            rows = "".join(
+                "<tr>"
+                + cell.format(html.escape(c.claim))
+                + f"<td>{c.measured:.4g}</td><td>{html.escape(c.bar)}</td>"
+                + f"<td>{mark(c)}</td></tr>"
+                for c in checks
+            )
+            parts.append(
+                f"<p><b>Checks</b> ({len(checks)}): identities and properties true by "
+                "construction; they catch broken code and are not findings.</p>"
+                "<table><thead><tr><th style='text-align:left'>check</th>"
+                "<th>this run</th><th>bar</th><th>passed</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
+        note = self.note()
+        body = "".join(parts) + (f"<p><b>{html.escape(note)}</b></p>" if note else "")
+        # a long table scrolls inside its slide (1280 × 800) instead of running past it
+        return f"<div style='max-height:32em;overflow-y:auto'>{body}</div>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # the table for people; the claims as data in the output's metadata, where the
+        # tests read a committed run (no JSON view for JupyterLab to prefer)
+        data = {"text/html": self._repr_html_(), "text/plain": repr(self)}
+        return data, {"course_claims": self.as_dict()}
 
     def __repr__(self) -> str:
         lines = [
             f"Claims of {self.notebook} (seed {self.seed}, profile {self.profile!r}):"
         ]
-        lines += [f"  {c!r}" for c in self.claims]
+        for kind in KINDS:
+            lines += [
+                f"  {kind}: {c!r}; held {self.held(c)}"
+                if kind == "finding"
+                else f"  {kind}: {c!r}"
+                for c in self.claims
+                if c.kind == kind
+            ]
         return "\n".join(lines + ([self.note()] if self.note() else []))
 
     def finish(self, results: str | os.PathLike | None = None) -> "Claims":
@@ -134,7 +252,7 @@ class Claims:
         variable ``COURSE_CLAIMS_STRICT`` is (the tests, ``make execute``).
 
         Returns self, so a notebook's last line ``claims.finish(RESULTS)`` also shows
-        the table — in a learner's session with any failed row marked and a note on
+        the tables — in a learner's session with any failed row marked and a note on
         what it means.
         """
         if not self.claims:
@@ -152,18 +270,58 @@ class Claims:
         return self
 
 
-def _as_float(x) -> float:
+def load_sweep(path: str | os.PathLike = SWEEP) -> dict:
+    """The committed sweep: {notebook: {claim: {kind, bar, against, runs}}}; each run
+    {seed, cpu, measured, baseline, passed}. Empty when there is no file.
+    """
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return {}
+    return json.loads(text)["notebooks"]
+
+
+def describe_runs(runs: list[dict]) -> str:
+    """ "10/10 (0.71 – 0.93); other seeds and CPU paths 3/3" for a claim's sweep runs:
+    the count and range over SEED = 0…9 on the machine's own CPU path, then the rest.
+    """
+    main = [r for r in runs if r["seed"] in SWEEP_SEEDS and not r.get("forced_cpu")]
+    other = [r for r in runs if r not in main]
+    values = [r["measured"] for r in main]
+    text = f"{sum(r['passed'] for r in main)}/{len(main)}"
+    if values:
+        text += f" ({min(values):.3g} – {max(values):.3g})"
+    if other:
+        text += f"; other seeds and CPU paths {sum(r['passed'] for r in other)}"
+        text += f"/{len(other)}"
+    return text
+
+
+def _as_float(x, name: str) -> float:
     try:
         return float(x.item() if hasattr(x, "item") else x)
     except (TypeError, ValueError):
-        raise ValueError(f"measured must be a number, got {type(x).__name__}") from None
+        raise ValueError(f"{name} must be a number, got {type(x).__name__}") from None
 
 
-def _parse_bar(bar: str) -> tuple[str, float]:
-    parts = bar.split() if isinstance(bar, str) else []
+def _parse_bar(bar: str):
+    """A bar as a test: "<op> x" or "in [low, high]"."""
+    text = bar.strip() if isinstance(bar, str) else ""
+    if text.startswith("in [") and text.endswith("]"):
+        try:
+            low, high = (float(v) for v in text[4:-1].split(","))
+        except ValueError:
+            raise ValueError(
+                f"bar's range must be 'in [low, high]' with two numbers, got {bar!r}"
+            ) from None
+        if not low < high:
+            raise ValueError(f"bar's range needs low < high, got {bar!r}")
+        return lambda m: low <= m <= high
+    parts = text.split()
     if len(parts) != 2 or parts[0] not in _OPS:
         raise ValueError(
-            f"bar must look like '>= 5' or '<= 1e-9' (op in {list(_OPS)}), got {bar!r}"
+            f"bar must look like '>= 5', '<= 1e-9' (op in {list(_OPS)}) or "
+            f"'in [0.5, 2]', got {bar!r}"
         )
     try:
         threshold = float(parts[1])
@@ -171,7 +329,19 @@ def _parse_bar(bar: str) -> tuple[str, float]:
         raise ValueError(
             f"bar's threshold must be a number, got {parts[1]!r}"
         ) from None
-    return parts[0], threshold
+    op = _OPS[parts[0]]
+    return lambda m: op(m, threshold)
+
+
+def _normal_bar(bar: str) -> str:
+    """The bar written one way ("<= 1e-09", "in [0.5, 2]"), so sweeps compare equal."""
+    _parse_bar(bar)
+    text = bar.strip()
+    if text.startswith("in ["):
+        low, high = (float(v) for v in text[4:-1].split(","))
+        return f"in [{low:g}, {high:g}]"
+    op, threshold = text.split()
+    return f"{op} {float(threshold):g}"
 
 
 def _write_json_atomically(path: str, payload: dict) -> None:

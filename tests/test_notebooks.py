@@ -199,24 +199,82 @@ def test_papermill_with_another_seed_passes_every_claim(path, tmp_path):
 
 
 # PyTorch picks CPU kernels for the vector instructions it finds, and each path rounds
-# in its own order: the churn unit's claims (which measure rounding effects) must hold
-# on every path.
-CHURN_UNIT = [p for p in NOTEBOOKS if p.stem[:2] in ("05", "06", "07")]
-CPU_PATHS = (
-    ["avx2", "default"]
-    if platform.machine().lower() in ("x86_64", "amd64")
-    else ["default"]
+# in its own order: the claims of the churn unit (which measure rounding effects) and of
+# Part II must hold on every path this CPU can take besides its own (its own is the
+# SEED = 1 run above).
+OTHER_PATHS = sorted(
+    (
+        {"avx2", "default"}
+        if platform.machine().lower() in ("x86_64", "amd64")
+        else set()
+    )
+    | {"default"}
 )
+PATH_TESTED = [p for p in NOTEBOOKS if p.stem[:2] >= "05"]
 
 
-@pytest.mark.parametrize("cpu_path", CPU_PATHS)
-@pytest.mark.parametrize("path", CHURN_UNIT, ids=[p.stem for p in CHURN_UNIT])
-def test_churn_unit_claims_hold_on_another_cpu_path_and_seed(
+def native_path() -> str:
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability().lower()
+
+
+@pytest.mark.parametrize("cpu_path", OTHER_PATHS)
+@pytest.mark.parametrize("path", PATH_TESTED, ids=[p.stem for p in PATH_TESTED])
+def test_claims_hold_on_another_cpu_path_and_seed(
     path, cpu_path, tmp_path, monkeypatch
 ):
+    if cpu_path == native_path():  # the same kernels as the SEED = 1 run: nothing new
+        assert cpu_path == "avx2", "only the AVX2 path can be a machine's own and ours"
+        return
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", cpu_path)  # the kernel inherits it
     data = claims_under_papermill(path, tmp_path, seed=2)
     assert data["cpu"] == cpu_path.upper(), "the kernel did not take that CPU path"
+
+
+def committed_claims(path) -> dict:
+    """The claims of the committed run, from the claims table's output metadata."""
+    for output in code_cells(load(path))[-1].outputs:
+        if "course_claims" in output.get("metadata", {}):
+            return output["metadata"]["course_claims"]
+    raise AssertionError(f"{path.name}: the claims table has no course_claims metadata")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_the_committed_sweep_is_fresh_and_every_finding_held_at_every_seed(path):
+    """`make sweep` wrote course_lib/claims_sweep.json from the notebook as committed:
+    the same claims with the same kind, bar and baseline; SEED = 0 gave the committed
+    numbers; every finding held at SEED = 0…9 and in the other runs."""
+    from course_lib.claims import SWEEP_SEEDS, load_sweep
+
+    committed = committed_claims(path)
+    swept = load_sweep().get(path.stem, {})
+    rows = {
+        c["claim"]: (c["kind"], c["bar"], c["against"]) for c in committed["claims"]
+    }
+    assert rows == {k: (v["kind"], v["bar"], v["against"]) for k, v in swept.items()}, (
+        "run `make sweep NOTEBOOKS=notebooks/" + path.name + "`, then `make execute`"
+    )
+    for c in committed["claims"]:
+        runs = swept[c["claim"]]["runs"]
+        seeds = sorted(r["seed"] for r in runs if not r["forced_cpu"])
+        assert set(SWEEP_SEEDS) <= set(seeds) and len(runs) > len(SWEEP_SEEDS)
+        at_0 = [r for r in runs if r["seed"] == 0 and not r["forced_cpu"]]
+        if at_0[0]["cpu"] == committed["cpu"]:
+            assert at_0[0]["measured"] == pytest.approx(c["measured"], rel=1e-9), (
+                f"{c['claim']!r}: the sweep's SEED = 0 is not the committed run"
+            )
+        if c["kind"] == "finding":
+            missed = [(r["seed"], r["forced_cpu"]) for r in runs if not r["passed"]]
+            assert not missed, f"{c['claim']!r} missed its bar at {missed}"
+
+
+def test_the_claims_page_is_the_sweep():
+    import sweep
+
+    from course_lib.claims import load_sweep
+
+    assert (sweep.PAGE).read_text() == sweep.page(load_sweep()), "run `make sweep`"
 
 
 SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
