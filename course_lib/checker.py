@@ -158,8 +158,14 @@ def _compare(got, expected, atol: float, rtol: float) -> str | None:
         return (
             f"your result has shape {tuple(got.shape)}, which is not the expected shape"
         )
-    if not torch.isfinite(got).all():
+    finite = torch.isfinite(expected)  # an expected ±inf must be met exactly
+    if not torch.isfinite(got[finite]).all():
         return "your result contains NaN or inf (an overflow?)"
+    if not (got[~finite] == expected[~finite]).all():
+        return (
+            "your result is off by an infinite amount (was an inf replaced or clipped?)"
+        )
+    got, expected = got[finite], expected[finite]
     if not torch.allclose(got, expected, atol=atol, rtol=rtol):
         worst = (got - expected).abs().max().item()
         return f"your result is off by up to {worst:.3g}"

@@ -135,3 +135,36 @@ def agreement_table(
     a_ok, b_ok = preds_a == labels, preds_b == labels
     cells = [[a_ok & b_ok, a_ok & ~b_ok], [~a_ok & b_ok, ~a_ok & ~b_ok]]
     return torch.stack([torch.stack([m.double().mean() for m in row]) for row in cells])
+
+
+def flip_share_by_bucket(
+    preds: torch.Tensor, scores: torch.Tensor, buckets: int = 5
+) -> torch.Tensor:
+    """Where the disagreements of K models fall: with d_n = Σ_{i<j} 1[p_i(x_n) ≠
+    p_j(x_n)] the number of pairs of models that disagree on example n, the share of
+    all disagreements Σ_{n ∈ group b} d_n / Σ_n d_n in each of ``buckets`` equal-size
+    groups of examples sorted by ``scores`` (lowest first). The shares sum to 1;
+    disagreements blind to the scores would give about 1 / ``buckets`` each (slide
+    "Do neural models exhibit churn?": churn lives near the decision boundary).
+    Unlike a ratio of two groups' churn it stays bounded when a group has no flips.
+    """
+    check.predictions(preds, "preds")
+    if preds.dim() != 2 or len(preds) < 2:
+        raise ValueError(
+            "preds must have shape (K ≥ 2 models, N examples), got "
+            f"{tuple(preds.shape)}"
+        )
+    check.tensor(scores, "scores")
+    check.finite(scores, "scores")
+    if scores.shape != preds.shape[1:]:
+        raise ValueError(
+            f"scores must have shape ({preds.shape[1]},), one per example, got "
+            f"{tuple(scores.shape)}"
+        )
+    if check.count(buckets, "buckets") > len(scores):
+        raise ValueError(f"buckets must be in [1, {len(scores)}], got {buckets}")
+    differ = (preds[:, None, :] != preds[None, :, :]).double().sum((0, 1)) / 2
+    if differ.sum() == 0:
+        raise ValueError("preds: the models never disagree, so there is no share")
+    groups = scores.argsort().tensor_split(buckets)
+    return torch.stack([differ[g].sum() for g in groups]) / differ.sum()

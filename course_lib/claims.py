@@ -35,7 +35,7 @@ _OPS = {
 }
 
 PROFILES = ("quick", "full")
-KINDS = ("check", "finding")
+KINDS = ("finding", "not reproduced", "check")
 # set by `make test` and `make execute`: a failed claim raises even without RESULTS
 STRICT = "COURSE_CLAIMS_STRICT"
 SWEEP = Path(__file__).with_name("claims_sweep.json")  # written by `make sweep`
@@ -63,7 +63,7 @@ class Claim:
     def __repr__(self) -> str:
         mark = "✓" if self.passed else "✗"
         text = f"{mark} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
-        if self.kind == "finding":
+        if self.kind != "check":
             text += f"; baseline {self.against}: {self.baseline:.4g}"
         return text
 
@@ -125,35 +125,53 @@ class Claims:
             )
         return self._add("finding", claim, measured, bar, baseline, against)
 
+    def not_reproduced(
+        self, claim: str, measured: float, *, baseline: float, against: str
+    ) -> Claim:
+        """Record an effect from the literature that does not show at this scale: the
+        measurement beside its baseline, with no bar — shown in its own table with its
+        range over the sweep's seeds, never counted as a finding that held.
+        """
+        if not isinstance(against, str) or not against.strip():
+            raise ValueError("against must say what the baseline is, in words")
+        baseline = _as_float(baseline, "baseline")
+        return self._add("not reproduced", claim, measured, None, baseline, against)
+
     def _add(self, kind, claim, measured, bar, baseline, against) -> Claim:
         if not isinstance(claim, str) or not claim.strip():
             raise ValueError("claim must be a non-empty sentence")
-        if any(c.claim == claim for c in self.claims):
-            raise ValueError(f"claim {claim!r} is recorded twice: each names one row")
         measured = _as_float(measured, "measured")
-        bar = _normal_bar(bar)
-        recorded = Claim(
-            kind, claim, measured, baseline, against, bar, passes(measured, bar)
-        )
-        self.claims.append(recorded)
+        if bar is None:  # not reproduced: nothing to pass, only a range to show
+            recorded = Claim(kind, claim, measured, baseline, against, "none", True)
+        else:
+            bar = _normal_bar(bar)
+            recorded = Claim(
+                kind, claim, measured, baseline, against, bar, passes(measured, bar)
+            )
+        # a sentence names one row: a cell run again (a learner, a widget) replaces it
+        self.claims = [c for c in self.claims if c.claim != claim] + [recorded]
         return recorded
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.claims)
 
-    def held(self, claim: Claim) -> str:
+    def held(self, claim: Claim, count: bool = True) -> str:
         """How often this claim held in the committed sweep: "10/10 (range a – b)"
         over SEED = 0…9, plus the other seeds and CPU paths; "not swept" if the sweep
         has no such claim with this bar and baseline.
         """
+        if self.profile != "quick":
+            return (
+                f"not swept (the sweep runs the quick profile, this is {self.profile})"
+            )
         entry = self._swept.get(claim.claim)
         if not entry or (entry["bar"], entry.get("against")) != (
             claim.bar,
             claim.against,
         ):
             return "not swept"
-        return describe_runs(entry["runs"])
+        return describe_runs(entry["runs"], count=count)
 
     def as_dict(self) -> dict:
         """The tables as COURSE.md's JSON, plus the CPU kernel path the numbers were
@@ -206,6 +224,24 @@ class Claims:
                 "<th>held over seeds</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>"
             )
+        missing = [c for c in self.claims if c.kind == "not reproduced"]
+        if missing:
+            rows = "".join(
+                "<tr>"
+                + cell.format(html.escape(c.claim))
+                + f"<td>{c.measured:.4g}</td>"
+                + f"<td>{c.baseline:.4g} ({html.escape(c.against)})</td>"
+                + f"<td>{html.escape(self.held(c, count=False))}</td></tr>"
+                for c in missing
+            )
+            parts.append(
+                f"<p><b>Not reproduced at this scale</b> ({len(missing)}): effects "
+                "from the literature, measured here beside their baseline, with no "
+                "bar to pass.</p><table><thead><tr>"
+                "<th style='text-align:left'>effect</th><th>this run</th>"
+                "<th>baseline</th><th>range over seeds</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
         if checks:
             rows = "".join(
                 "<tr>"
@@ -238,8 +274,8 @@ class Claims:
         ]
         for kind in KINDS:
             lines += [
-                f"  {kind}: {c!r}; held {self.held(c)}"
-                if kind == "finding"
+                f"  {kind}: {c!r}; held {self.held(c, count=kind == 'finding')}"
+                if kind != "check"
                 else f"  {kind}: {c!r}"
                 for c in self.claims
                 if c.kind == kind
@@ -281,20 +317,36 @@ def load_sweep(path: str | os.PathLike = SWEEP) -> dict:
     return json.loads(text)["notebooks"]
 
 
-def describe_runs(runs: list[dict]) -> str:
-    """ "10/10 (0.71 – 0.93); other seeds and CPU paths 3/3" for a claim's sweep runs:
-    the count and range over SEED = 0…9 on the machine's own CPU path, then the rest.
+def describe_runs(runs: list[dict], count: bool = True) -> str:
+    """ "10/10 (0.710 – 0.930); SEED 10, 11 and 0 on the default CPU path 3/3" for a
+    claim's sweep runs: the count and range over SEED = 0…9 on the machine's own CPU
+    path, then the other runs, named.
     """
     main = [r for r in runs if r["seed"] in SWEEP_SEEDS and not r.get("forced_cpu")]
     other = [r for r in runs if r not in main]
     values = [r["measured"] for r in main]
-    text = f"{sum(r['passed'] for r in main)}/{len(main)}"
+    text = f"{sum(r['passed'] for r in main)}/{len(main)}" if count else ""
     if values:
-        text += f" ({min(values):.3g} – {max(values):.3g})"
+        spread = f"{_figures(min(values))} – {_figures(max(values))}"
+        text += f" ({spread})" if count else f"SEED 0–{SWEEP_SEEDS[-1]}: {spread}"
     if other:
-        text += f"; other seeds and CPU paths {sum(r['passed'] for r in other)}"
-        text += f"/{len(other)}"
+        seeds = ", ".join(str(r["seed"]) for r in other if not r.get("forced_cpu"))
+        paths = ", ".join(
+            f"{r['seed']} on the {r['forced_cpu']} CPU path"
+            for r in other
+            if r.get("forced_cpu")
+        )
+        named = " and ".join(part for part in (seeds, paths) if part)
+        if count:
+            text += f"; SEED {named}: {sum(r['passed'] for r in other)}/{len(other)}"
     return text
+
+
+def _figures(value: float) -> str:
+    """Three significant figures, trailing zeros kept (0.0290, 1.00, 25.2, 0)."""
+    if value == 0 or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:#.3g}".rstrip(".")
 
 
 def _as_float(x, name: str) -> float:

@@ -150,13 +150,31 @@ def extreme_classification(
 @dataclass(frozen=True)
 class SoftmaxLinearTask:
     """A task whose true class probabilities are known: x ~ N(0, I_d) and
-    p*(y | x) = softmax(x W) (Menon et al. 2021 use such a Bayes teacher)."""
+    p*(y | x) = softmax(x W) (Menon et al. 2021 use such a Bayes teacher); with
+    ``quadratic`` weights V, p*(y | x) = softmax(x W + φ(x) V), φ(x) = (x² − 1) / √2
+    elementwise, which a linear student of x cannot represent."""
 
     weights: torch.Tensor  # (d, C)
+    quadratic: torch.Tensor | None = None  # (d, C) or None: softmax-linear
 
     @property
     def num_classes(self) -> int:
         return self.weights.shape[1]
+
+    def posterior(self, x: torch.Tensor) -> torch.Tensor:
+        """The Bayes probabilities p*(· | x) of the (n, d) inputs ``x``:
+        softmax(x W), plus φ(x) V with φ(x) = (x² − 1) / √2 when the task has
+        quadratic weights V (Menon et al. 2021's Bayes teacher)."""
+        x = check.tensor(x, "x")
+        if x.dim() != 2 or x.shape[1] != self.weights.shape[0]:
+            raise ValueError(
+                f"x must have shape (n, {self.weights.shape[0]}), got "
+                f"{tuple(x.shape)}"
+            )
+        logits = x @ self.weights
+        if self.quadratic is not None:
+            logits = logits + (x**2 - 1) / 2**0.5 @ self.quadratic
+        return torch.softmax(logits, -1)
 
     def sample(
         self, n: int, generator: torch.Generator
@@ -165,20 +183,34 @@ class SoftmaxLinearTask:
         itself, what a perfect teacher would output."""
         check.count(n, "n")
         x = torch.randn(n, self.weights.shape[0], generator=generator)
-        bayes_probs = torch.softmax(x @ self.weights, -1)
+        bayes_probs = self.posterior(x)
         labels = torch.multinomial(bayes_probs, 1, generator=generator).squeeze(-1)
         return x, labels, bayes_probs
 
 
 def softmax_linear_task(
-    num_features: int = 20, num_classes: int = 5, *, scale: float = 3.0, seed: int = 0
+    num_features: int = 20,
+    num_classes: int = 5,
+    *,
+    scale: float = 3.0,
+    seed: int = 0,
+    curvature: float = 0.0,
 ) -> SoftmaxLinearTask:
     """Ground truth p*(y | x) = softmax(x W) with W_jk ~ N(0, scale² / d): ``scale``
     sets how separable the classes are (3 gives a Bayes accuracy near 0.74 at d = 20,
-    C = 5)."""
+    C = 5). ``curvature`` c > 0 adds φ(x) V, V_jk ~ N(0, (c · scale)² / d), drawn
+    after W (so W is the same as with c = 0): a posterior that is not softmax-linear
+    in x, for a student that cannot represent its teacher (Menon et al. 2021)."""
     check.count(num_features, "num_features")
     check.count(num_classes, "num_classes", minimum=2)
     scale = check.positive(scale, "scale")
+    curvature = check.number(curvature, "curvature")
+    if curvature < 0:
+        raise ValueError(f"curvature must be >= 0, got {curvature}")
     g = torch.Generator().manual_seed(seed)
     weights = torch.randn(num_features, num_classes, generator=g)
-    return SoftmaxLinearTask(weights * scale / num_features**0.5)
+    quadratic = None
+    if curvature > 0:
+        quadratic = torch.randn(num_features, num_classes, generator=g)
+        quadratic = quadratic * curvature * scale / num_features**0.5
+    return SoftmaxLinearTask(weights * scale / num_features**0.5, quadratic)

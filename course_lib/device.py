@@ -108,6 +108,28 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def random_draws(seed: int, count: int = 250) -> dict[str, torch.Tensor]:
+    """``count`` numbers from each random source that ``seed_everything(seed)`` seeds.
+
+    Seeds with ``seed_everything`` and draws U(0, 1) numbers from Python's ``random``,
+    NumPy's global generator, PyTorch's global generator and the returned
+    ``torch.Generator``, as float64 tensors keyed by source. Two calls with one seed
+    must agree source by source (notebook 00): a ``seed_everything`` that forgot a
+    generator shows up as that source differing.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    generator = seed_everything(seed)
+    return {
+        "random": torch.tensor([random.random() for _ in range(count)]),
+        "numpy": torch.from_numpy(np.random.rand(count)),
+        "torch (global)": torch.rand(count, dtype=torch.float64),
+        "torch (generator)": torch.rand(
+            count, generator=generator, dtype=torch.float64
+        ),
+    }
+
+
 def set_deterministic(enabled: bool = True, *, warn_only: bool = False) -> None:
     """Switch PyTorch's deterministic algorithms on (or off).
 

@@ -6,6 +6,7 @@ argument) and answers with ``checker.Feedback``, never with the expected value.
 from __future__ import annotations
 
 from collections.abc import Callable
+from unittest import mock
 
 import torch
 
@@ -41,14 +42,47 @@ def _bird_cases():
     ]
 
 
+def _without_torch_logsumexp(fn: Callable) -> Callable:
+    """``fn`` run with torch's own log-sum-exp switched off (the exercise)."""
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError(
+            "this exercise asks you to write log-sum-exp yourself, "
+            "without torch.logsumexp"
+        )
+
+    def run(*args):
+        with (
+            mock.patch.object(torch, "logsumexp", refuse),
+            mock.patch.object(torch.Tensor, "logsumexp", refuse),
+            mock.patch.object(torch.special, "logsumexp", refuse),
+        ):
+            return fn(*args)
+
+    return run if callable(fn) else fn
+
+
 def check_logsumexp(fn: Callable) -> Feedback:
     """Notebook 01: a log Σ_k exp(s_k) over the last dimension that neither overflows
     nor underflows.
     """
+    cases = _bird_cases() + [
+        # shifting by the first score, the row mean or the row minimum overflows
+        Case("scores [0, 1000]", (torch.tensor([0.0, 1000.0], dtype=torch.float64),)),
+        Case(
+            "scores [1000, -1000]",
+            (torch.tensor([1000.0, -1000.0], dtype=torch.float64),),
+        ),
+        # shifting every row by the batch-wide maximum underflows the second row
+        Case(
+            "a batch [[1000, 999], [-1000, -1001]]",
+            (torch.tensor([[1000.0, 999.0], [-1000.0, -1001.0]], dtype=torch.float64),),
+        ),
+    ]
     return check_function(
-        fn,
+        _without_torch_logsumexp(fn),
         lambda s: torch.logsumexp(s, dim=-1),
-        _bird_cases(),
+        cases,
         name="my_logsumexp",
         hint=(
             "exp(1000) overflows; log Σ exp(s) = m + log Σ exp(s − m) for any m. Which "
@@ -71,6 +105,14 @@ def check_kl_divergence(fn: Callable) -> Feedback:
         Case("two random distributions", (p, q)),
         Case("KL(e_y ‖ p) for the bird logits", (one_hot, birds)),
         Case("KL(p ‖ p)", (birds, birds)),
+        # q = 0 where p > 0: the divergence is +inf, and must stay inf
+        Case(
+            "p = [0.5, 0.5], q = [1, 0]",
+            (
+                torch.tensor([0.5, 0.5], dtype=torch.float64),
+                torch.tensor([1.0, 0.0], dtype=torch.float64),
+            ),
+        ),
     ]
     return check_function(
         fn,

@@ -120,15 +120,32 @@ def _posthoc_features(probs: torch.Tensor) -> torch.Tensor:
     return torch.cat([probs, top[:, :1], top[:, :1] - top[:, 1:]], dim=-1).float()
 
 
-def defer(scores: torch.Tensor, budget: float) -> torch.Tensor:
+def random_score(n: int, seed: int) -> torch.Tensor:
+    """Random deferral's score: u_i ~ Uniform(0, 1), independent of the input, so
+    ``defer`` sends a uniformly random round(r · n) of the inputs. Its expected
+    cascade accuracy is (1 − r) · acc₁ + r · acc₂, the straight line any useful rule
+    must lie above (the trivial baseline of Jitkrittum et al. 2023).
+    """
+    check.count(n, "n")
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, generator=g, dtype=torch.float64)
+
+
+def defer(
+    scores: torch.Tensor, budget: float, above: float | None = None
+) -> torch.Tensor:
     """The deferral mask at ``budget`` r: the round(r · n) inputs with the highest
-    scores (ties broken by position, so the mask is deterministic).
+    scores (ties broken by position, so the mask is deterministic). With ``above``,
+    only inputs whose score exceeds it are deferred, so at most round(r · n): the
+    oracle with ``above=0`` never spends the budget on an input deferral cannot help.
     """
     check.tensor(scores, "scores", floating=False)
     n, k = len(scores), round(check.unit_interval(budget, "budget") * len(scores))
     order = torch.sort(-scores.double(), stable=True).indices
     mask = torch.zeros(n, dtype=torch.bool)
     mask[order[:k]] = True
+    if above is not None:
+        mask &= scores.double() > check.number(above, "above")
     return mask
 
 
@@ -152,18 +169,52 @@ def cascade_curve(
     first_right: torch.Tensor,
     second_right: torch.Tensor,
     budgets: Sequence[float],
+    above: float | None = None,
 ) -> torch.Tensor:
     """Cascade accuracy at each budget r in ``budgets`` when inputs are deferred in the
-    order of ``scores`` (highest first): the accuracy–budget curve of a deferral rule.
+    order of ``scores`` (highest first): the accuracy–budget curve of a deferral rule
+    (``above``: as in ``defer``).
     """
     check.same_length(scores, first_right, "scores", "first_right")
     return torch.tensor(
         [
-            cascade_accuracy(first_right, second_right, defer(scores, r))
+            cascade_accuracy(first_right, second_right, defer(scores, r, above))
             for r in budgets
         ],
         dtype=torch.float64,
     )
+
+
+def accuracy_at_cost(
+    curve: torch.Tensor,
+    budgets: Sequence[float],
+    first_cost: float,
+    second_cost: float,
+    cost: float,
+) -> float:
+    """A rule's cascade accuracy at an average ``cost`` per input, read off its
+    accuracy–budget ``curve`` by linear interpolation on the cost axis
+    c(r) = first_cost + r · second_cost (``cascade_cost``; put the rule's own cost in
+    ``first_cost``). Comparing rules at equal cost, not equal r, charges a rule for
+    its own multiply-adds (Jitkrittum et al. 2023 compare accuracy–cost curves).
+    """
+    check.tensor(curve, "curve", floating=False)
+    if len(curve) != len(budgets) or len(budgets) < 2:
+        raise ValueError("curve and budgets must have the same length, at least 2")
+    costs = [cascade_cost(first_cost, second_cost, r) for r in budgets]
+    if any(b <= a for a, b in zip(costs[:-1], costs[1:])):
+        raise ValueError("budgets must increase")
+    cost = check.number(cost, "cost")
+    if not costs[0] <= cost <= costs[-1]:
+        raise ValueError(
+            f"cost must be within the rule's costs [{costs[0]:g}, {costs[-1]:g}], "
+            f"got {cost:g}"
+        )
+    c, a = torch.tensor(costs, dtype=torch.float64), curve.double()
+    i = min(int(torch.searchsorted(c, torch.tensor([cost], dtype=c.dtype))), len(c) - 1)
+    i = max(i, 1)
+    t = (cost - c[i - 1]) / (c[i] - c[i - 1])
+    return (a[i - 1] + t * (a[i] - a[i - 1])).item()
 
 
 def deferred_per_class(
@@ -284,6 +335,25 @@ def early_exit_predictions(exit_probs: torch.Tensor, threshold: float) -> torch.
     """The class each input gets from the exit ``exit_layers`` picks for it."""
     layer = exit_layers(exit_probs, threshold) - 1
     return exit_probs.argmax(-1).gather(0, layer[None])[0]
+
+
+def fixed_exit_disagreement(exit_probs: torch.Tensor, blocks: float) -> float:
+    """Disagreement with the last exit of a fixed-depth exit that uses ``blocks``
+    blocks on average: every input exits at ⌊L⌋ or ⌈L⌉ with the fraction L − ⌊L⌋ at
+    ⌈L⌉ (chosen independently of the input), so its expected disagreement is
+    (⌈L⌉ − L) · d_⌊L⌋ + (L − ⌊L⌋) · d_⌈L⌉, with d_b = mean 1[argmax p_b ≠ argmax
+    p_last]. The equal-cost competitor of a per-input exit (CALM's static baseline,
+    Schuster et al. 2022): exit costs grow linearly with the block.
+    """
+    probs = _exit_probs(exit_probs)
+    last = len(probs)
+    blocks = check.number(blocks, "blocks")
+    if not 1 <= blocks <= last:
+        raise ValueError(f"blocks must be in [1, {last}], got {blocks:g}")
+    d = (probs.argmax(-1) != probs[-1].argmax(-1)).double().mean(-1)
+    low = min(int(math.floor(blocks)), last - 1)
+    t = blocks - low
+    return ((1 - t) * d[low - 1] + t * d[low]).item()
 
 
 def binomial_tail(errors: int, n: int, epsilon: float) -> float:

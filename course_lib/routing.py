@@ -19,6 +19,7 @@ that part, and without it a dropped token's logits are all zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -79,8 +80,11 @@ def token_choice(
     rest overflow (dropped).
 
     Buffer slots go to all first choices before any second choice, and within a choice
-    by position in the batch (GShard, Lepikhin et al., ICLR 2021): a token's routing
-    depends only on itself and the tokens BEFORE it. The weights are the gates p_e(x)
+    by position in the batch (GShard, Lepikhin et al., ICLR 2021). For top_k = 1 a
+    token's routing depends only on itself and the tokens BEFORE it; for top_k > 1 its
+    second slot also depends on the LATER tokens' first choices, which fill the buffers
+    first (logits [[2, 1], [0, 3]] vs [[2, 1], [3, 0]] at c = 0.5, top_k = 2: token 0
+    gets experts [0] vs [0, 1]). The weights are the gates p_e(x)
     (Switch, Fedus et al., JMLR 2022) for top-1, and the gates renormalised over the
     chosen experts for top_k > 1 (GShard).
     """
@@ -105,6 +109,26 @@ def token_choice(
     if top_k > 1:
         gates = gates / gates.sum(-1, keepdim=True)
     return Routing(chosen, dispatch, gates * dispatch)
+
+
+def even_drop_rate(
+    num_tokens: int, num_experts: int, capacity_factor: float
+) -> float:
+    """Share of tokens a perfectly even top-1 router drops: each token picks an expert
+    uniformly at random, so an expert's load is B ~ Bin(n, 1/E), and the expected drop
+    rate is E · E[max(B − C, 0)] / n with C = ⌊c · n / E⌋ (``expert_capacity``).
+
+    The floor that skew and imbalance add to: at c = 1 and n / E = 32 it is 6.6 %,
+    why Switch (Fedus et al., JMLR 2022) trains at c = 1 to 1.25 and not below.
+    """
+    n, e = check.count(num_tokens, "num_tokens"), check.count(num_experts, "num_experts")
+    capacity = expert_capacity(n, e, capacity_factor)
+    p = 1.0 / e
+    excess = sum(
+        math.comb(n, b) * p**b * (1 - p) ** (n - b) * (b - capacity)
+        for b in range(capacity + 1, n + 1)
+    )
+    return e * excess / n
 
 
 def expert_choice(router_logits: torch.Tensor, capacity_factor: float) -> Routing:
@@ -310,10 +334,12 @@ def route_among(
     """Route ``tokens`` followed by ``companions`` as one batch; return the routing of
     ``tokens`` (in their own order).
 
-    The tokens come first, so under token choice no companion can take their buffer
-    slots: new companions change only expert choice's routing, whose top-k sees the
-    whole batch (Zhou et al., NeurIPS 2022, on causal decoding). With ``shuffle`` the
-    batch is put in a random order first: token choice's drops follow position."""
+    The tokens come first, so under top-1 token choice no companion can take their
+    buffer slots: new companions change only expert choice's routing, whose top-k sees
+    the whole batch (Zhou et al., NeurIPS 2022, on causal decoding), and top-2 token
+    choice's second slots, which go after every first choice of the batch. With
+    ``shuffle`` the batch is put in a random order first: token choice's drops follow
+    position."""
     tokens = model.tokens(tokens, "tokens")
     batch = torch.cat([tokens, model.tokens(companions, "companions")])
     order = torch.arange(len(batch))

@@ -76,3 +76,22 @@ def test_no_internal_link_is_broken(built_book):
                 if unquote(parts.fragment) not in ids:
                     broken.append(f"{html_file.relative_to(built_book)} → {target}")
     assert not broken, broken[:20]
+
+
+def test_the_claims_page_lists_every_finding_with_its_baseline(built_book):
+    from course_lib.claims import load_sweep
+
+    shown = text_of(page(built_book, "book/claims.html"))
+    for curly, straight in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"')):
+        shown = shown.replace(curly, straight)  # Sphinx's smart quotes
+    assert "The claims and how often they hold" in shown
+    findings = [
+        (claim, entry)
+        for table in load_sweep().values()
+        for claim, entry in table.items()
+        if entry["kind"] == "finding"
+    ]
+    assert findings
+    for claim, entry in findings:
+        assert " ".join(claim.split()) in " ".join(shown.split()), claim[:80]
+        assert entry["against"] in shown

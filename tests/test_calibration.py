@@ -114,6 +114,27 @@ def test_the_bayes_task_samples_labels_from_its_probabilities():
         data.softmax_linear_task(scale=0.0)
 
 
+
+def test_a_curved_task_keeps_w_and_is_not_softmax_linear():
+    flat = data.softmax_linear_task(seed=3)
+    curved = data.softmax_linear_task(seed=3, curvature=1.0)
+    assert flat.quadratic is None and torch.equal(flat.weights, curved.weights)
+    x = torch.randn(4000, 20, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(flat.posterior(x), torch.softmax(x @ flat.weights, -1))
+    phi = (x**2 - 1) / 2**0.5
+    expected = torch.softmax(x @ curved.weights + phi @ curved.quadratic, -1)
+    torch.testing.assert_close(curved.posterior(x), expected)
+    # log-odds against class 0 are not linear in x: a least-squares fit leaves a residual
+    log_odds = curved.posterior(x).log()
+    log_odds = log_odds[:, 1:] - log_odds[:, :1]
+    design = torch.cat([x, torch.ones(4000, 1)], 1)
+    fit = torch.linalg.lstsq(design, log_odds).solution
+    assert (design @ fit - log_odds).pow(2).mean() > 0.3 * log_odds.var()
+    with pytest.raises(ValueError, match="curvature"):
+        data.softmax_linear_task(curvature=-1.0)
+    with pytest.raises(ValueError, match="x must have shape"):
+        curved.posterior(torch.zeros(3, 7))
+
 def test_distort_keeps_the_argmax_and_reaches_both_ends():
     g = torch.Generator().manual_seed(4)
     p = torch.softmax(torch.randn(50, 6, generator=g, dtype=torch.float64), -1)

@@ -146,3 +146,26 @@ def test_update_heatmap_rewrites_values_and_title():
     assert [t.get_text() for t in ax.texts] == ["0.0", "9.0", "9.0", "0.0"]
     assert ax.get_title() == "init" and image.get_clim() == (0, 10)
     assert ax.texts[1].get_color() == "white" and ax.texts[0].get_color() == "black"
+
+
+def test_flip_share_by_bucket_counts_every_pair_of_models():
+    from course_lib.churn import flip_share_by_bucket
+
+    preds = torch.tensor([[0, 1, 0, 0], [1, 1, 0, 0], [2, 0, 0, 1]])
+    scores = torch.tensor([0.1, 0.2, 5.0, 6.0])
+    # disagreeing pairs per example: 3, 2, 0, 2 (of 7)
+    share = flip_share_by_bucket(preds, scores, buckets=2)
+    torch.testing.assert_close(share, torch.tensor([5 / 7, 2 / 7], dtype=torch.float64))
+    reversed_share = flip_share_by_bucket(preds, -scores, buckets=2)
+    torch.testing.assert_close(reversed_share, share.flip(0))
+    assert flip_share_by_bucket(preds, scores, buckets=4).sum().item() == pytest.approx(
+        1
+    )
+    with pytest.raises(ValueError, match="buckets"):
+        flip_share_by_bucket(preds, scores, buckets=5)
+    with pytest.raises(ValueError, match="scores"):
+        flip_share_by_bucket(preds, scores[:3])
+    with pytest.raises(ValueError, match="preds"):
+        flip_share_by_bucket(preds[:1], scores)
+    with pytest.raises(ValueError, match="never disagree"):
+        flip_share_by_bucket(preds[[0, 0]], scores, buckets=2)

@@ -140,11 +140,12 @@ def test_no_claims_is_a_failure():
         claims_of().finish()
 
 
-def test_a_claim_names_one_row():
+def test_a_cell_run_again_replaces_its_row_instead_of_adding_one():
     claims = claims_of()
+    claims.check("c", 1.0, "<= 0")
+    claims.finding("f", 2.0, ">= 1", baseline=0, against="none")
     claims.check("c", 0.0, "<= 0")
-    with pytest.raises(ValueError, match="twice"):
-        claims.check("c", 0.0, "<= 0")
+    assert [(c.claim, c.passed) for c in claims.claims] == [("f", True), ("c", True)]
 
 
 @pytest.mark.parametrize(
@@ -179,16 +180,39 @@ def run(seed, measured, passed, forced_cpu=None):
 def test_the_sweep_column_counts_seeds_0_to_9_and_the_other_runs_apart(tmp_path):
     runs = [run(s, 1.0 + s / 10, s != 4) for s in range(10)]
     runs += [run(10, 5.0, True), run(0, 1.0, False, forced_cpu="default")]
-    assert describe_runs(runs) == "9/10 (1 – 1.9); other seeds and CPU paths 1/2"
+    assert describe_runs(runs) == (
+        "9/10 (1.00 – 1.90); SEED 10 and 0 on the default CPU path: 1/2"
+    )
     entry = {"kind": "finding", "bar": ">= 1", "against": "none", "runs": runs}
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps({"notebooks": {"x": {"f": entry}}}))
     claims = Claims("x", 0, "quick", sweep=path)
     row = claims.finding("f", 1.0, ">= 1", baseline=0, against="none")
-    assert claims.held(row).startswith("9/10 (1 – 1.9)")
+    assert claims.held(row).startswith("9/10 (1.00 – 1.90)")
+    full = Claims("x", 0, "full", sweep=path)
+    assert full.held(full.finding("f", 1.0, ">= 1", baseline=0, against="none")) == (
+        "not swept (the sweep runs the quick profile, this is full)"
+    )
     moved = claims.finding("f2", 1.0, ">= 1", baseline=0, against="none")
     assert claims.held(moved) == "not swept"  # a claim the sweep has not seen
     other = Claims("x", 0, "quick", sweep=path).finding(
         "f", 1.0, ">= 2", baseline=0, against="none"
     )
     assert Claims("x", 0, "quick", sweep=path).held(other) == "not swept"  # new bar
+
+
+def test_an_effect_that_does_not_reproduce_is_shown_with_its_range_and_no_bar(tmp_path):
+    runs = [run(s, s / 100, True) for s in range(10)] + [run(10, 0.5, True)]
+    entry = {"kind": "not reproduced", "bar": "none", "against": "α = 0", "runs": runs}
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({"notebooks": {"x": {"Switch's α cuts drops": entry}}}))
+    claims = Claims("x", 0, "quick", sweep=path)
+    row = claims.not_reproduced(
+        "Switch's α cuts drops", 0.82, baseline=1.0, against="α = 0"
+    )
+    assert row.passed and row.kind == "not reproduced" and row.bar == "none"
+    page = claims._repr_html_()
+    assert "Not reproduced at this scale" in page and "SEED 0–9: 0 – 0.0900" in page
+    assert claims.finish() is claims  # nothing to fail, and no finding is needed
+    with pytest.raises(ValueError, match="against"):
+        claims.not_reproduced("y", 1.0, baseline=0.0, against="")

@@ -102,3 +102,23 @@ def test_environment_report_names_versions_and_device():
     assert (
         report["CPU kernels (torch)"] == torch.backends.cpu.get_cpu_capability() != ""
     )
+
+
+def test_random_draws_catch_a_seed_everything_that_forgot_a_generator(monkeypatch):
+    first, second = device.random_draws(5, 10), device.random_draws(5, 10)
+    assert list(first) == ["random", "numpy", "torch (global)", "torch (generator)"]
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    other = device.random_draws(6, 10)
+    assert not any(torch.equal(first[k], other[k]) for k in first)
+    for forgotten in ("random.seed", "numpy.random.seed", "torch.manual_seed"):
+        with monkeypatch.context() as patched:
+            patched.setattr(forgotten, lambda seed: None)
+            device.random_draws(5, 10)  # move the forgotten source on
+            again = device.random_draws(5, 10)
+        assert sum(not torch.equal(first[k], again[k]) for k in first) == 1, forgotten
+
+
+@pytest.mark.parametrize("count", [0, -3, 2.5, True])
+def test_random_draws_rejects_bad_counts(count):
+    with pytest.raises(ValueError, match="count"):
+        device.random_draws(0, count)

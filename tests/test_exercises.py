@@ -138,3 +138,57 @@ def test_distillation_exercises_reject_typical_mistakes():
         return torch.corrcoef(torch.stack(flat))[0, 1]
 
     assert exercises.check_structure_agreement(with_diagonal).status == "wrong"
+
+
+def _shifted_lse(shift):
+    """log Σ exp(s) = m + log Σ exp(s − m), with m = shift(s) of shape (..., 1)."""
+
+    def lse(s):
+        m = shift(s)
+        return (m + torch.log(torch.exp(s - m).sum(-1, keepdim=True))).squeeze(-1)
+
+    return lse
+
+
+def test_logsumexp_exercise_rejects_every_wrong_shift_and_torch_itself():
+    from course_lib import exercises
+
+    row_max = _shifted_lse(lambda s: s.max(-1, keepdim=True).values)
+    assert exercises.check_logsumexp(row_max)  # the notebook's solution
+    wrong = {
+        "the first score": _shifted_lse(lambda s: s[..., :1]),
+        "the batch-wide max": _shifted_lse(lambda s: s.max()),
+        "the row mean": _shifted_lse(lambda s: s.mean(-1, keepdim=True)),
+        "the row min": _shifted_lse(lambda s: s.min(-1, keepdim=True).values),
+        "torch.logsumexp": lambda s: torch.logsumexp(s, dim=-1),
+        "Tensor.logsumexp": lambda s: s.logsumexp(-1),
+        "torch.special.logsumexp": lambda s: torch.special.logsumexp(s, -1),
+    }
+    for name, fn in wrong.items():
+        assert exercises.check_logsumexp(fn).status == "wrong", name
+    assert torch.logsumexp(torch.zeros(2), 0) > 0  # switched back on afterwards
+
+
+def test_kl_exercise_keeps_an_infinite_divergence_infinite():
+    from course_lib import exercises
+
+    where = lambda p, q: torch.where(p > 0, p * torch.log(p / q), 0).sum(-1)  # noqa: E731
+    xlogy = lambda p, q: (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(-1)  # noqa: E731
+    assert exercises.check_kl_divergence(where) and exercises.check_kl_divergence(xlogy)
+    patched = lambda p, q: (p * torch.log(p / q)).nan_to_num().sum(-1)  # noqa: E731
+    feedback = exercises.check_kl_divergence(patched)
+    assert feedback.status == "wrong" and "q = [1, 0]" in feedback.message
+
+
+def test_compare_accepts_inf_only_where_inf_is_expected():
+    cases = [Case("x", (torch.tensor([1.0, 0.0]),))]
+    inv = lambda x: 1 / x  # noqa: E731  [1, inf]
+    assert check_function(inv, inv, cases, name="f", hint="h")
+    neg = lambda x: torch.where(x > 0, 1 / x, -1 / x)  # noqa: E731  [1, -inf]
+    assert check_function(neg, inv, cases, name="f", hint="h").status == "wrong"
+    big = lambda x: (1 / x).nan_to_num()  # noqa: E731  [1, 3.4e38]
+    assert check_function(big, inv, cases, name="f", hint="h").status == "wrong"
+    nan = lambda x: x / x  # noqa: E731  [1, nan] where [1, 1] is expected
+    assert (
+        "NaN" in check_function(nan, lambda x: x**0, cases, name="f", hint="h").message
+    )

@@ -59,6 +59,74 @@ def test_the_oracle_is_never_worse_than_either_rule(seed):
         assert (oracle >= curve - 1e-12).all()
 
 
+def test_random_score_is_seeded_and_random_deferral_lies_near_the_straight_line():
+    assert torch.equal(inference.random_score(50, 3), inference.random_score(50, 3))
+    assert not torch.equal(inference.random_score(50, 3), inference.random_score(50, 4))
+    _, r1, r2 = cascade_case(n=4000)
+    acc = inference.cascade_curve(inference.random_score(4000, 0), r1, r2, [0.5])
+    line = 0.5 * (r1.double().mean() + r2.double().mean())  # (1 − r) acc₁ + r acc₂
+    assert abs(acc[0] - line) < 0.02
+
+
+def test_defer_above_never_spends_the_budget_on_scores_at_or_below_it():
+    scores = torch.tensor([1.0, 0.0, -1.0, 1.0])
+    assert inference.defer(scores, 1.0, above=0.0).tolist() == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert inference.defer(scores, 0.25, above=0.0).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert inference.defer(scores, 1.0).all()  # the default: the whole budget
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_oracle_with_above_zero_is_the_best_at_every_cost(seed):
+    """Charged its own cost, no rule rises above the oracle that defers gains only;
+    without ``above`` the oracle spends a large budget on losses and is beaten."""
+    _, r1, r2 = cascade_case(seed=seed)
+    budgets = [k / len(r1) for k in range(len(r1) + 1)]
+    gains = inference.oracle_score(r1, r2)
+    best = inference.cascade_curve(gains, r1, r2, budgets, above=0.0)
+    spent = inference.cascade_curve(gains, r1, r2, budgets)
+    assert (best[1:] >= best[:-1]).all() and best[-1] > spent[-1]
+    rule = inference.cascade_curve(
+        inference.random_score(len(r1), seed), r1, r2, budgets
+    )
+    for r, acc in zip(budgets, rule.tolist()):
+        cost = min(10 + 3 + r * 100, 110)  # the rule's own cost: 3
+        assert acc <= inference.accuracy_at_cost(best, budgets, 10, 100, cost) + 1e-12
+
+
+def test_accuracy_at_cost_interpolates_on_the_cost_axis():
+    curve = torch.tensor([0.5, 0.7, 0.8], dtype=torch.float64)
+    budgets = [0.0, 0.5, 1.0]
+    assert inference.accuracy_at_cost(curve, budgets, 10, 100, 10) == 0.5
+    assert inference.accuracy_at_cost(curve, budgets, 10, 100, 35) == pytest.approx(0.6)
+    assert inference.accuracy_at_cost(curve, budgets, 10, 100, 110) == pytest.approx(
+        0.8
+    )
+    # a rule with its own cost (first_cost 30) is worse at the same total cost
+    assert inference.accuracy_at_cost(curve, budgets, 30, 100, 60) == pytest.approx(
+        0.62
+    )
+
+
+def test_fixed_exit_disagreement_mixes_the_two_nearest_blocks():
+    # 3 blocks, 4 inputs: block 1 disagrees with the last on 2, block 2 on 1
+    top = torch.tensor([[0, 0, 1, 1], [0, 1, 1, 1], [1, 1, 1, 1]])
+    probs = torch.nn.functional.one_hot(top, 2).double() * 0.8 + 0.1
+    assert inference.fixed_exit_disagreement(probs, 1) == pytest.approx(0.5)
+    assert inference.fixed_exit_disagreement(probs, 1.5) == pytest.approx(0.375)
+    assert inference.fixed_exit_disagreement(probs, 2) == pytest.approx(0.25)
+    assert inference.fixed_exit_disagreement(probs, 3) == 0.0
+
+
 def test_posthoc_rule_learns_that_a_specialist_fails_on_some_classes():
     g = torch.Generator().manual_seed(3)
     labels = torch.randint(0, 4, (600,), generator=g)
@@ -250,6 +318,20 @@ def test_depth_weighted_loss_weighs_deeper_exits_more():
                 torch.zeros(3, 4, 2), torch.tensor([0, 1, 1])
             ),
             "labels",
+        ),
+        (lambda: inference.random_score(0, seed=0), "n"),
+        (lambda: inference.defer(torch.rand(5), 0.5, above=float("nan")), "above"),
+        (
+            lambda: inference.accuracy_at_cost(torch.rand(3), [0, 0.5, 1], 1, 2, 5.0),
+            "cost",
+        ),
+        (
+            lambda: inference.accuracy_at_cost(torch.rand(3), [0, 1], 1, 2, 2.0),
+            "budgets",
+        ),
+        (
+            lambda: inference.fixed_exit_disagreement(torch.full((3, 4, 2), 0.5), 3.5),
+            "blocks",
         ),
         (lambda: _validate.open_unit_interval(0.0, "delta"), "delta"),
         (lambda: _validate.open_unit_interval(float("nan"), "epsilon"), "epsilon"),

@@ -368,3 +368,25 @@ def test_grouped_bars_draws_one_container_per_group_side_by_side():
     assert drawn[0][0].get_x() < drawn[1][0].get_x() < drawn[0][1].get_x()
     with pytest.raises(ValueError, match="groups"):
         plots.grouped_bars(ax, {"a": [1, 2]}, ["x", "y", "z"], ylabel="share")
+
+
+def test_even_drop_rate_matches_a_simulated_uniform_router_and_validates():
+    exact = routing.even_drop_rate(256, 8, 1.0)
+    assert abs(exact - 0.0658) < 5e-4  # the 6.6 % floor of a perfectly even router
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(1000 * 256, 8, generator=g).split(256)
+    simulated = sum(routing.drop_rate(routing.token_choice(x, 1.0)) for x in logits)
+    assert abs(simulated / len(logits) - exact) < 3e-3
+    assert routing.even_drop_rate(256, 8, 2.0) < 1e-6 < routing.even_drop_rate(8, 8, 1)
+    with pytest.raises(ValueError, match="num_tokens"):
+        routing.even_drop_rate(0, 8, 1.0)
+    with pytest.raises(ValueError, match="capacity_factor"):
+        routing.even_drop_rate(256, 8, 0.0)
+
+
+def test_top2_token_choice_second_slot_depends_on_later_tokens():
+    early = torch.tensor([[2.0, 1.0], [0.0, 3.0]])  # token 1 fills expert 1 first
+    late = torch.tensor([[2.0, 1.0], [3.0, 0.0]])  # token 1 asks for expert 0
+    pick = lambda x, k: routing.token_choice(x, 0.5, k).dispatch[0].tolist()  # noqa: E731
+    assert pick(early, 2) == [True, False] and pick(late, 2) == [True, True]
+    assert pick(early, 1) == pick(late, 1) == [True, False]  # top-1: only earlier

@@ -3,6 +3,7 @@ losses by hand.
 """
 
 import math
+import time
 
 import pytest
 import torch
@@ -141,6 +142,16 @@ def test_generated_task_is_zipf_and_head_mask():
 
 def test_step_time_is_measured():
     assert 0 < sampling.step_time(500, "uniform", k=16, repeats=1) < 5
+
+
+def test_step_time_reads_the_clock_it_is_given():
+    ticks = iter(range(0, 100, 3))  # each reading 3 s after the last: every step 3 s
+    clock = lambda: float(next(ticks))  # noqa: E731
+    assert sampling.step_time(500, "uniform", k=16, repeats=3, clock=clock) == 3.0
+    cpu = sampling.step_time(500, "uniform", k=16, repeats=1, clock=time.process_time)
+    assert 0 < cpu < 5
+    with pytest.raises(ValueError, match="clock"):
+        sampling.step_time(500, "uniform", k=16, clock=0.5)
 
 
 def test_uniform_negatives_for_small_k_are_uniform_and_distinct():

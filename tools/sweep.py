@@ -107,11 +107,12 @@ def page(notebooks: dict) -> str:
         "range is the finding's over them, and the last column adds two more seeds and "
         "SEED = 0 on the portable `default` CPU kernels. Checks (identities, "
         "properties true by construction) are in each notebook's own table and are not "
-        "listed here.",
+        "listed here. An effect from the literature that does not show at this scale "
+        "is listed with its range and no bar.",
         "",
     ]
     for name, table in sorted(notebooks.items()):
-        findings = {k: v for k, v in table.items() if v["kind"] == "finding"}
+        findings = {k: v for k, v in table.items() if v["kind"] != "check"}
         if not findings:
             continue
         lines += [
@@ -123,14 +124,21 @@ def page(notebooks: dict) -> str:
         for claim, entry in findings.items():
             base = [r["baseline"] for r in entry["runs"]]
             cells = [
-                claim.replace("|", "\\|"),
-                entry["bar"],
-                f"{entry['against']}: {min(base):.3g} – {max(base):.3g}",
-                describe_runs(entry["runs"]),
+                _escape(claim),
+                entry["bar"] if entry["kind"] == "finding" else "not reproduced here",
+                f"{_escape(entry['against'])}: {min(base):.3g} – {max(base):.3g}",
+                describe_runs(entry["runs"], count=entry["kind"] == "finding"),
             ]
             lines.append("| " + " | ".join(c.replace("\n", " ") for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    """Markdown's special characters as literals: the page shows the sentence as is."""
+    for char in "\\`*_[]<>|$":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", " ")
 
 
 def merge(swept: dict[str, dict]) -> None:
