@@ -168,8 +168,7 @@ class SoftmaxLinearTask:
         x = check.tensor(x, "x")
         if x.dim() != 2 or x.shape[1] != self.weights.shape[0]:
             raise ValueError(
-                f"x must have shape (n, {self.weights.shape[0]}), got "
-                f"{tuple(x.shape)}"
+                f"x must have shape (n, {self.weights.shape[0]}), got {tuple(x.shape)}"
             )
         logits = x @ self.weights
         if self.quadratic is not None:

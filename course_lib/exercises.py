@@ -320,9 +320,16 @@ def check_hardest_in_pool(fn: Callable) -> Feedback:
     scores_pool = torch.randn(5, 20, generator=g)
     # three rows whose positive is in the pool
     labels = torch.cat([pool[:3], torch.tensor([49, 48])])
+    # the positive is its row's top score, at a pool position other than the row's
+    # index: catches masking by position (the diagonal) instead of by label
+    where = torch.tensor([3, 7, 0, 12, 5])
+    top_labels = pool[where]
+    top_scores = scores_pool.clone()
+    top_scores[torch.arange(5), where] = 10.0
     cases = [
         Case("k = 1", (scores_pool, pool, labels, 1)),
         Case("k = 4", (scores_pool, pool, labels, 4)),
+        Case("the positive is the pool's top score", (top_scores, pool, top_labels, 2)),
     ]
     return check_function(
         lambda *a: fn(*a).sort(-1).values,

@@ -111,9 +111,7 @@ def token_choice(
     return Routing(chosen, dispatch, gates * dispatch)
 
 
-def even_drop_rate(
-    num_tokens: int, num_experts: int, capacity_factor: float
-) -> float:
+def even_drop_rate(num_tokens: int, num_experts: int, capacity_factor: float) -> float:
     """Share of tokens a perfectly even top-1 router drops: each token picks an expert
     uniformly at random, so an expert's load is B ~ Bin(n, 1/E), and the expected drop
     rate is E · E[max(B − C, 0)] / n with C = ⌊c · n / E⌋ (``expert_capacity``).
@@ -121,7 +119,10 @@ def even_drop_rate(
     The floor that skew and imbalance add to: at c = 1 and n / E = 32 it is 6.6 %,
     why Switch (Fedus et al., JMLR 2022) trains at c = 1 to 1.25 and not below.
     """
-    n, e = check.count(num_tokens, "num_tokens"), check.count(num_experts, "num_experts")
+    n, e = (
+        check.count(num_tokens, "num_tokens"),
+        check.count(num_experts, "num_experts"),
+    )
     capacity = expert_capacity(n, e, capacity_factor)
     p = 1.0 / e
     excess = sum(

@@ -114,7 +114,6 @@ def test_the_bayes_task_samples_labels_from_its_probabilities():
         data.softmax_linear_task(scale=0.0)
 
 
-
 def test_a_curved_task_keeps_w_and_is_not_softmax_linear():
     flat = data.softmax_linear_task(seed=3)
     curved = data.softmax_linear_task(seed=3, curvature=1.0)
@@ -124,7 +123,7 @@ def test_a_curved_task_keeps_w_and_is_not_softmax_linear():
     phi = (x**2 - 1) / 2**0.5
     expected = torch.softmax(x @ curved.weights + phi @ curved.quadratic, -1)
     torch.testing.assert_close(curved.posterior(x), expected)
-    # log-odds against class 0 are not linear in x: a least-squares fit leaves a residual
+    # log-odds against class 0 are not linear in x: least squares leaves a residual
     log_odds = curved.posterior(x).log()
     log_odds = log_odds[:, 1:] - log_odds[:, :1]
     design = torch.cat([x, torch.ones(4000, 1)], 1)
@@ -134,6 +133,7 @@ def test_a_curved_task_keeps_w_and_is_not_softmax_linear():
         data.softmax_linear_task(curvature=-1.0)
     with pytest.raises(ValueError, match="x must have shape"):
         curved.posterior(torch.zeros(3, 7))
+
 
 def test_distort_keeps_the_argmax_and_reaches_both_ends():
     g = torch.Generator().manual_seed(4)

@@ -192,3 +192,25 @@ def test_compare_accepts_inf_only_where_inf_is_expected():
     assert (
         "NaN" in check_function(nan, lambda x: x**0, cases, name="f", hint="h").message
     )
+
+
+def test_hardest_in_pool_rejects_masking_by_position_or_not_at_all():
+    from course_lib import exercises
+
+    def by_position(scores_pool, pool, labels, k):  # masks the diagonal, not the label
+        mask = torch.zeros_like(scores_pool, dtype=torch.bool)
+        mask[torch.arange(len(labels)), torch.arange(len(labels))] = True
+        return pool[scores_pool.masked_fill(mask, float("-inf")).topk(k, -1).indices]
+
+    def unmasked(scores_pool, pool, labels, k):
+        return pool[scores_pool.topk(k, -1).indices]
+
+    def right(scores_pool, pool, labels, k):
+        is_positive = pool[None, :] == labels[:, None]
+        top = scores_pool.masked_fill(is_positive, float("-inf")).topk(k, -1).indices
+        return pool[top]
+
+    assert exercises.check_hardest_in_pool(right).status == "correct"
+    for wrong in (by_position, unmasked):
+        feedback = exercises.check_hardest_in_pool(wrong)
+        assert feedback.status == "wrong"
