@@ -201,62 +201,29 @@ class Claims:
         )
 
     def _repr_html_(self) -> str:
-        findings = [c for c in self.claims if c.kind == "finding"]
-        checks = [c for c in self.claims if c.kind == "check"]
-        cell = "<td style='text-align:left'>{}</td>"
         mark = lambda c: "✓" if c.passed else "✗ FAILED"  # noqa: E731
+        measured = lambda c: f"{c.measured:.4g}"  # noqa: E731
+        base = lambda c: f"{c.baseline:.4g} ({html.escape(c.against)})"  # noqa: E731
+        bar = lambda c: html.escape(c.bar)  # noqa: E731
+        tables = (  # kind, heading, what it is, first column, then (column, cell)
+            ("finding", "Findings", "each beside its baseline, which fails the bar.",
+             "finding", [("this run", measured), ("baseline", base), ("bar", bar),
+                         ("passed", mark),
+                         ("held over seeds", lambda c: html.escape(self.held(c)))]),
+            ("not reproduced", "Not reproduced at this scale", "effects from the "
+             "literature, measured here beside their baseline, with no bar to pass.",
+             "effect", [("this run", measured), ("baseline", base),
+                        ("range over seeds",
+                         lambda c: html.escape(self.held(c, count=False)))]),
+            ("check", "Checks", "identities and properties true by construction; "
+             "they catch broken code and are not findings.", "check",
+             [("this run", measured), ("bar", bar), ("passed", mark)]),
+        )  # fmt: skip
         parts = []
-        if findings:
-            rows = "".join(
-                "<tr>"
-                + cell.format(html.escape(c.claim))
-                + f"<td>{c.measured:.4g}</td>"
-                + f"<td>{c.baseline:.4g} ({html.escape(c.against)})</td>"
-                + f"<td>{html.escape(c.bar)}</td><td>{mark(c)}</td>"
-                + f"<td>{html.escape(self.held(c))}</td></tr>"
-                for c in findings
-            )
-            parts.append(
-                f"<p><b>Findings</b> ({len(findings)}): each beside its baseline, "
-                "which fails the bar.</p><table><thead><tr>"
-                "<th style='text-align:left'>finding</th><th>this run</th>"
-                "<th>baseline</th><th>bar</th><th>passed</th>"
-                "<th>held over seeds</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>"
-            )
-        missing = [c for c in self.claims if c.kind == "not reproduced"]
-        if missing:
-            rows = "".join(
-                "<tr>"
-                + cell.format(html.escape(c.claim))
-                + f"<td>{c.measured:.4g}</td>"
-                + f"<td>{c.baseline:.4g} ({html.escape(c.against)})</td>"
-                + f"<td>{html.escape(self.held(c, count=False))}</td></tr>"
-                for c in missing
-            )
-            parts.append(
-                f"<p><b>Not reproduced at this scale</b> ({len(missing)}): effects "
-                "from the literature, measured here beside their baseline, with no "
-                "bar to pass.</p><table><thead><tr>"
-                "<th style='text-align:left'>effect</th><th>this run</th>"
-                "<th>baseline</th><th>range over seeds</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>"
-            )
-        if checks:
-            rows = "".join(
-                "<tr>"
-                + cell.format(html.escape(c.claim))
-                + f"<td>{c.measured:.4g}</td><td>{html.escape(c.bar)}</td>"
-                + f"<td>{mark(c)}</td></tr>"
-                for c in checks
-            )
-            parts.append(
-                f"<p><b>Checks</b> ({len(checks)}): identities and properties true by "
-                "construction; they catch broken code and are not findings.</p>"
-                "<table><thead><tr><th style='text-align:left'>check</th>"
-                "<th>this run</th><th>bar</th><th>passed</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>"
-            )
+        for kind, heading, what, first, columns in tables:
+            rows = [c for c in self.claims if c.kind == kind]
+            if rows:
+                parts.append(_table(heading, what, first, columns, rows))
         note = self.note()
         body = "".join(parts) + (f"<p><b>{html.escape(note)}</b></p>" if note else "")
         # a long table scrolls inside its slide (1280 × 800) instead of running past it
@@ -304,6 +271,22 @@ class Claims:
                 f"{len(failed)} claim(s) of {self.notebook} failed: {listing}"
             )
         return self
+
+
+def _table(heading: str, what: str, first: str, columns: list, rows: list) -> str:
+    """One HTML table of claims: the sentence, then one cell per (column, cell)."""
+    head = "".join(f"<th>{name}</th>" for name, _ in columns)
+    body = "".join(
+        f"<tr><td style='text-align:left'>{html.escape(c.claim)}</td>"
+        + "".join(f"<td>{cell(c)}</td>" for _, cell in columns)
+        + "</tr>"
+        for c in rows
+    )
+    return (
+        f"<p><b>{heading}</b> ({len(rows)}): {what}</p><table><thead><tr>"
+        f"<th style='text-align:left'>{first}</th>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
 
 
 def load_sweep(path: str | os.PathLike = SWEEP) -> dict:

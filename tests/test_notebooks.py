@@ -269,6 +269,21 @@ def test_the_committed_sweep_is_fresh_and_every_finding_held_at_every_seed(path)
             assert not missed, f"{c['claim']!r} missed its bar at {missed}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_the_committed_claims_table_is_what_the_sweep_shows_today(path):
+    """The table's "held over seeds" column is read from the sweep when the notebook
+    runs: a sweep or a library change after `make execute` leaves it stale."""
+    from course_lib.claims import Claim, Claims
+
+    committed = committed_claims(path)
+    table = Claims(committed["notebook"], committed["seed"], committed["profile"])
+    table.claims = [Claim(**c) for c in committed["claims"]]
+    shown = [
+        o for o in code_cells(load(path))[-1].outputs if "course_claims" in o.metadata
+    ]
+    assert shown[0]["data"]["text/html"] == table._repr_html_(), "run `make execute`"
+
+
 def test_the_claims_page_is_the_sweep():
     import sweep
 
