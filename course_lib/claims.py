@@ -61,8 +61,11 @@ class Claim:
     passed: bool
 
     def __repr__(self) -> str:
-        mark = "✓" if self.passed else "✗"
-        text = f"{mark} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
+        if self.kind == "not reproduced":  # no bar: nothing passed or failed
+            text = f"– {self.claim}: {self.measured:.4g} (no bar)"
+        else:
+            mark = "✓" if self.passed else "✗"
+            text = f"{mark} {self.claim}: {self.measured:.4g} (bar: {self.bar})"
         if self.kind != "check":
             text += f"; baseline {self.against}: {self.baseline:.4g}"
         return text
@@ -301,28 +304,44 @@ def load_sweep(path: str | os.PathLike = SWEEP) -> dict:
 
 
 def describe_runs(runs: list[dict], count: bool = True) -> str:
-    """ "10/10 (0.710 – 0.930); SEED 10, 11 and 0 on the default CPU path 3/3" for a
-    claim's sweep runs: the count and range over SEED = 0…9 on the machine's own CPU
-    path, then the other runs, named.
+    """ "10/10 (0.710 – 0.930); SEED 10 and 11, and SEED 0 on ATen's default CPU
+    kernels: 3/3 (0.705 – 0.910)" for a claim's sweep runs: the count and range over
+    SEED = 0…9 on the machine's own CPU path, then the other runs, named, with theirs.
+    Without ``count`` (a row with no bar) it gives the range of measured − baseline at
+    SEED = 0…9 and at how many seeds it was above 0 instead of a count.
     """
     main = [r for r in runs if r["seed"] in SWEEP_SEEDS and not r.get("forced_cpu")]
     other = [r for r in runs if r not in main]
     values = [r["measured"] for r in main]
     text = f"{sum(r['passed'] for r in main)}/{len(main)}" if count else ""
     if values:
-        spread = f"{_figures(min(values))} – {_figures(max(values))}"
+        spread = _spread(values)
         text += f" ({spread})" if count else f"SEED 0–{SWEEP_SEEDS[-1]}: {spread}"
+    gaps = [
+        r["measured"] - r["baseline"] for r in main if r.get("baseline") is not None
+    ]
+    if gaps and not count:  # no bar: the paired gap says which way each seed went
+        above = sum(g > 0 for g in gaps)
+        text += f"; minus the baseline {_spread(gaps)}, above it at {above}/{len(gaps)}"
     if other:
-        seeds = ", ".join(str(r["seed"]) for r in other if not r.get("forced_cpu"))
-        paths = ", ".join(
-            f"{r['seed']} on the {r['forced_cpu']} CPU path"
+        seeds = [str(r["seed"]) for r in other if not r.get("forced_cpu")]
+        paths = [
+            f"SEED {r['seed']} on ATen's {r['forced_cpu']} CPU kernels"
             for r in other
             if r.get("forced_cpu")
-        )
-        named = " and ".join(part for part in (seeds, paths) if part)
-        if count:
-            text += f"; SEED {named}: {sum(r['passed'] for r in other)}/{len(other)}"
+        ]
+        parts = ([f"SEED {' and '.join(seeds)}"] if seeds else []) + paths
+        named = ", and ".join(parts)  # "SEED 10 and 11, and SEED 0 on ATen's …"
+        spread = _spread([r["measured"] for r in other])
+        passed = f"{sum(r['passed'] for r in other)}/{len(other)} " if count else ""
+        text += f"; {named}: {passed}({spread})"
     return text
+
+
+def _spread(values: list[float]) -> str:
+    """ "a – b", the range of ``values`` (one value when they are all equal)."""
+    low, high = _figures(min(values)), _figures(max(values))
+    return low if low == high else f"{low} – {high}"
 
 
 def _figures(value: float) -> str:

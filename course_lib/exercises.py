@@ -330,6 +330,8 @@ def check_hardest_in_pool(fn: Callable) -> Feedback:
         Case("k = 1", (scores_pool, pool, labels, 1)),
         Case("k = 4", (scores_pool, pool, labels, 4)),
         Case("the positive is the pool's top score", (top_scores, pool, top_labels, 2)),
+        # every score negative: masking the positive with 0 instead of −inf picks it
+        Case("every score negative", (scores_pool.abs().neg() - 5, pool, labels, 3)),
     ]
     return check_function(
         lambda *a: fn(*a).sort(-1).values,
@@ -531,16 +533,24 @@ def check_confidence_deferral(fn: Callable) -> Feedback:
     from .inference import confidence_score, defer
 
     g = torch.Generator().manual_seed(13)
-    probs = torch.softmax(3 * torch.randn(45, 5, generator=g, dtype=torch.float64), -1)
+    probs = torch.softmax(3 * torch.randn(62, 5, generator=g, dtype=torch.float64), -1)
     cases = [
         Case("n = 40, budget 0.25", (probs[:40], 0.25)),
         Case("n = 40, budget 0.6", (probs[:40], 0.6)),
-        Case("n = 45, budget 0.3 (13.5 inputs: round to 14)", (probs, 0.3)),
+        Case("n = 45, budget 0.3 (13.5 inputs: round to 14)", (probs[:45], 0.3)),
+        Case("n = 62, budget 0.2 (12.4 inputs: round to 12)", (probs, 0.2)),
         Case("budget 0 (defer nothing)", (probs, 0.0)),
         Case("budget 1 (defer everything)", (probs, 1.0)),
     ]
+
+    def as_mask(mask):  # a bool tensor, as the exercise asks, not 0/1 numbers
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            kind = mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise TypeError(f"the mask must be a bool tensor, got {kind}")
+        return mask.double()
+
     return check_function(
-        lambda p, r: fn(p, r).double(),
+        lambda p, r: as_mask(fn(p, r)),
         lambda p, r: defer(confidence_score(p), r).double(),
         cases,
         name="my_confidence_deferral",

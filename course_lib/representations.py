@@ -395,16 +395,29 @@ def funnel_recall(
     database: torch.Tensor,
     shortlist_dims: int,
     shortlist_sizes: Sequence[int],
+    shortlist: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Recall of the funnel against exhaustive search: for each shortlist size k, the
     fraction of queries whose re-ranked winner is as close (cosine, all D coordinates)
     as the exact nearest neighbour. (…, len(shortlist_sizes)); the same winners as
     ``shortlist_then_rerank``, for every k from one sort (a running maximum).
+    ``shortlist``, if given, is another view (queries, database) of the same rows, e.g.
+    PCA coordinates, whose first ``shortlist_dims`` coordinates build the shortlist.
     """
     _search(queries, database)
     _prefix(shortlist_dims, queries.shape[-1], "shortlist_dims")
     full = cosine_scores(queries, database)
-    short = cosine_scores(queries[..., :shortlist_dims], database[..., :shortlist_dims])
+    view_q, view_db = (queries, database) if shortlist is None else shortlist
+    if (
+        view_q.shape[:-1] != queries.shape[:-1]
+        or view_db.shape[:-1] != database.shape[:-1]
+    ):
+        raise ValueError(
+            "shortlist must view the same rows as queries and database: got shapes "
+            f"{tuple(view_q.shape)} and {tuple(view_db.shape)}"
+        )
+    _prefix(shortlist_dims, view_q.shape[-1], "shortlist_dims")
+    short = cosine_scores(view_q[..., :shortlist_dims], view_db[..., :shortlist_dims])
     ks = [_prefix(k, full.shape[-1], "shortlist_sizes") for k in shortlist_sizes]
     order = short.argsort(dim=-1, descending=True, stable=True)
     best_so_far = full.gather(-1, order).cummax(-1).values  # best of the top k

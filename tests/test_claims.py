@@ -181,7 +181,8 @@ def test_the_sweep_column_counts_seeds_0_to_9_and_the_other_runs_apart(tmp_path)
     runs = [run(s, 1.0 + s / 10, s != 4) for s in range(10)]
     runs += [run(10, 5.0, True), run(0, 1.0, False, forced_cpu="default")]
     assert describe_runs(runs) == (
-        "9/10 (1.00 – 1.90); SEED 10 and 0 on the default CPU path: 1/2"
+        "9/10 (1.00 – 1.90); SEED 10, and SEED 0 on ATen's default CPU kernels: 1/2 "
+        "(1.00 – 5.00)"
     )
     entry = {"kind": "finding", "bar": ">= 1", "against": "none", "runs": runs}
     path = tmp_path / "sweep.json"
@@ -213,6 +214,10 @@ def test_an_effect_that_does_not_reproduce_is_shown_with_its_range_and_no_bar(tm
     assert row.passed and row.kind == "not reproduced" and row.bar == "none"
     page = claims._repr_html_()
     assert "Not reproduced at this scale" in page and "SEED 0–9: 0 – 0.0900" in page
+    assert "SEED 10: (0.500)" in page  # the other runs' range is shown too
+    # the paired gap measured − baseline (all 0.0 here), and the seeds where it was > 0
+    assert "minus the baseline 0 – 0.0900, above it at 9/10" in page
+    assert "✓" not in repr(row) and "(no bar)" in repr(row)  # nothing passed
     assert claims.finish() is claims  # nothing to fail, and no finding is needed
     with pytest.raises(ValueError, match="against"):
         claims.not_reproduced("y", 1.0, baseline=0.0, against="")

@@ -210,7 +210,11 @@ def test_hardest_in_pool_rejects_masking_by_position_or_not_at_all():
         top = scores_pool.masked_fill(is_positive, float("-inf")).topk(k, -1).indices
         return pool[top]
 
+    def masked_with_zero(scores_pool, pool, labels, k):  # 0 beats negative scores
+        is_positive = pool[None, :] == labels[:, None]
+        return pool[scores_pool.masked_fill(is_positive, 0.0).topk(k, -1).indices]
+
     assert exercises.check_hardest_in_pool(right).status == "correct"
-    for wrong in (by_position, unmasked):
+    for wrong in (by_position, unmasked, masked_with_zero):
         feedback = exercises.check_hardest_in_pool(wrong)
         assert feedback.status == "wrong"

@@ -359,7 +359,20 @@ def test_check_confidence_deferral_passes_a_right_answer_and_hints_a_wrong_one()
         mask[probs.max(-1).values.argsort()[: int(budget * len(probs))]] = True
         return mask
 
+    def rounded_up(probs, budget):  # ceil: right at 13.5, one too many at 12.4
+        mask = torch.zeros(len(probs), dtype=torch.bool)
+        k = math.ceil(budget * len(probs))
+        mask[probs.max(-1).values.argsort()[:k]] = True
+        return mask
+
+    def as_numbers(probs, budget):  # the right inputs, but 0/1 floats, not a mask
+        return right(probs, budget).float()
+
     assert exercises.check_confidence_deferral(right)
+    feedback = exercises.check_confidence_deferral(rounded_up)
+    assert not feedback and "12.4" in feedback.message
+    feedback = exercises.check_confidence_deferral(as_numbers)
+    assert not feedback and "bool tensor" in feedback.message
     feedback = exercises.check_confidence_deferral(most_confident)
     assert not feedback and "LOWEST" in feedback.message
     feedback = exercises.check_confidence_deferral(truncated)

@@ -212,6 +212,17 @@ def test_funnel_recall_agrees_with_shortlist_then_rerank():
     assert (recall.diff(dim=-1) >= 0).all()  # a longer shortlist never loses
 
 
+def test_funnel_recall_builds_the_shortlist_from_another_view_when_given_one():
+    q, d = rand(2, 30, 6), rand(2, 40, 6, seed=1)
+    ks, perm = [1, 3, 10], [5, 4, 0, 1, 2, 3]  # a view whose first 2 are coords 5, 4
+    viewed = mrl.funnel_recall(q, d, 2, ks, shortlist=(q[..., perm], d[..., perm]))
+    # the re-rank's cosine on all 6 coordinates ignores their order
+    torch.testing.assert_close(
+        viewed, mrl.funnel_recall(q[..., perm], d[..., perm], 2, ks)
+    )
+    assert not torch.equal(viewed, mrl.funnel_recall(q, d, 2, ks))  # another shortlist
+
+
 def test_retrieval_cost_by_hand():
     assert mrl.retrieval_cost(1000, 32, 2, 10) == 1000 * 2 + 10 * 32
     assert mrl.retrieval_cost(1000, 32, 32, 1) == 32_000 + 32
@@ -367,6 +378,10 @@ BAD = {
     "recall, coordinates differ": (
         "queries",
         lambda: mrl.funnel_recall(Z, Z[:, :2], 1, [1]),
+    ),
+    "recall, a shortlist view of other rows": (
+        "shortlist",
+        lambda: mrl.funnel_recall(Z, Z, 1, [1], shortlist=(Z[:2], Z)),
     ),
     "1-NN, unknown metric": (
         "metric",

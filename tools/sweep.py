@@ -167,8 +167,16 @@ def merge(swept: dict[str, dict]) -> None:
 
 
 def sweep(notebooks: list[Path], jobs: int) -> None:
+    """Sweep each notebook in turn and merge its runs as soon as they are done, so that
+    a notebook that fails loses only its own runs.
+    """
+    for notebook in notebooks:
+        sweep_one(notebook, jobs)
+
+
+def sweep_one(notebook: Path, jobs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        tasks = [(nb, s, c) for nb in notebooks for s, c in runs_for()]
+        tasks = [(notebook, s, c) for s, c in runs_for()]
         start = time.perf_counter()
 
         def one(task):
@@ -186,12 +194,7 @@ def sweep(notebooks: list[Path], jobs: int) -> None:
 
         with ThreadPoolExecutor(jobs) as pool:
             results = list(pool.map(one, tasks))
-    merge(
-        {
-            nb.stem: collect([r for r in results if r["notebook"] == nb.stem])
-            for nb in notebooks
-        }
-    )
+    merge({notebook.stem: collect(results)})
 
 
 if __name__ == "__main__":
